@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Thin helpers over OpenSSL EVP for the signature formats AMD uses: ECDSA
+ * P-384 signatures carried as two 72-byte little-endian integers.
+ */
+#ifndef SEVATTEST_CRYPTO_H
+#define SEVATTEST_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "sevattest/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* SHA-384 / SHA-256 of a buffer. */
+SA_MUST_USE sa_status sa_sha384(const void *data, size_t len, uint8_t out[48], sa_error *err);
+SA_MUST_USE sa_status sa_sha256(const void *data, size_t len, uint8_t out[32], sa_error *err);
+
+/* Convert AMD little-endian r,s (each `width` bytes) to a DER ECDSA-Sig-Value. */
+SA_MUST_USE sa_status sa_ecdsa_sig_le_to_der(const uint8_t *r, const uint8_t *s, size_t width, uint8_t **der,
+					     size_t *der_len, sa_error *err);
+/* And back: DER to little-endian r,s zero-padded to `width` bytes each. */
+SA_MUST_USE sa_status sa_ecdsa_sig_der_to_le(const uint8_t *der, size_t der_len, uint8_t *r, uint8_t *s,
+					     size_t width, sa_error *err);
+
+/*
+ * Verify an ECDSA signature with SHA-384 by an EC P-384 key, the signature given
+ * as little-endian r,s of 72 bytes.  SA_ERR_VERIFY when it does not verify.
+ */
+SA_MUST_USE sa_status sa_ecdsa_p384_verify_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_len,
+					      const uint8_t r[72], const uint8_t s[72], sa_error *err);
+/* Sign with SHA-384 by an EC P-384 private key into little-endian r,s. */
+SA_MUST_USE sa_status sa_ecdsa_p384_sign_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_len, uint8_t r[72],
+					    uint8_t s[72], sa_error *err);
+
+/* Record OpenSSL's error queue into err, after a prefix. Clears the queue. */
+sa_status sa_crypto_error(sa_error *err, const char *fmt, ...) SA_PRINTF(2, 3);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

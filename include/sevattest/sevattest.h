@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Umbrella header for libsevattest. */
+#ifndef SEVATTEST_SEVATTEST_H
+#define SEVATTEST_SEVATTEST_H
+
+#include "sevattest/bytes.h"
+#include "sevattest/cert.h"
+#include "sevattest/crypto.h"
+#include "sevattest/der.h"
+#include "sevattest/encoding.h"
+#include "sevattest/error.h"
+#include "sevattest/json.h"
+#include "sevattest/kds.h"
+#include "sevattest/product.h"
+#include "sevattest/report.h"
+#include "sevattest/snp_policy.h"
+#include "sevattest/tcb.h"
+#include "sevattest/trust.h"
+#include "sevattest/verify.h"
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sevattest/encoding.h"
+#include "testutil.h"
+
+const char *tu_vectors_dir(void)
+{
+	const char *d = getenv("SEVATTEST_VECTORS");
+	struct stat st;
+	if (!d || !*d || stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return d;
+}
+
+const char *tu_vector_path(const char *rel, char *buf, size_t cap)
+{
+	const char *d = tu_vectors_dir();
+	if (!d)
+		return NULL;
+	snprintf(buf, cap, "%s/%s", d, rel);
+	return buf;
+}
+
+int tu_read_vector(const char *rel, uint8_t **out, size_t *len)
+{
+	char path[4096];
+	if (!tu_vector_path(rel, path, sizeof(path)))
+		return -1;
+	sa_error err;
+	if (sa_read_file(path, 64u << 20, out, len, &err) != SA_OK) {
+		fprintf(stderr, "vector %s: %s\n", rel, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+void tu_hex(const char *hex, uint8_t *buf, size_t len)
+{
+	sa_error err;
+	sa_status st = sa_hex_decode_exact(hex, strlen(hex), buf, len, "test hex", &err);
+	if (st != SA_OK)
+		fprintf(stderr, "%s\n", err.msg);
+	assert_int_equal(st, SA_OK);
+}
+
+char *tu_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char tmpl[4096];
+	snprintf(tmpl, sizeof(tmpl), "%s/sevattest-test-XXXXXX", base && *base ? base : "/tmp");
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void tu_rmtree(const char *path)
+{
+	if (path)
+		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared helpers for the cmocka tests. */
+#ifndef SEVATTEST_TESTUTIL_H
+#define SEVATTEST_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* Directory of the real AMD vectors (env SEVATTEST_VECTORS), or NULL if absent. */
+const char *tu_vectors_dir(void);
+/* Read vectors/<rel> into a malloc'ed buffer; returns 0 on success, -1 if absent. */
+int tu_read_vector(const char *rel, uint8_t **out, size_t *len);
+/* Full path of a vector into buf; returns buf, or NULL if the folder is absent. */
+const char *tu_vector_path(const char *rel, char *buf, size_t cap);
+/* Skip the current cmocka test unless the vectors are present. */
+#define TU_REQUIRE_VECTORS()                                                                                       \
+	do {                                                                                                       \
+		if (!tu_vectors_dir()) {                                                                           \
+			skip();                                                                                    \
+			return;                                                                                    \
+		}                                                                                                  \
+	} while (0)
+
+/* Decode a hex string literal into buf (asserts). */
+void tu_hex(const char *hex, uint8_t *buf, size_t len);
+
+/* A fresh temporary directory (mkdtemp under $TMPDIR); removed by tu_rmtree. */
+char *tu_tmpdir(void);
+void tu_rmtree(const char *path);
+
+#endif
