@@ -174,6 +174,18 @@ static void decode_input_detects_format(void **state)
 	assert_int_equal(n, 4);
 	assert_int_equal(out[3], 4);
 	free(out);
+	/* Hex text exactly as long as the binary structure is still hex. */
+	const char *hex4 = "0a0b";
+	assert_int_equal(sa_decode_input((const uint8_t *)hex4, 4, SA_INPUT_AUTO, 4, &out, &n, &f, NULL), SA_OK);
+	assert_int_equal(f, SA_INPUT_HEX);
+	assert_int_equal(n, 2);
+	free(out);
+	/* Text-looking bytes that do not decode fall back to binary at the binary size. */
+	const char *odd = "abc";
+	assert_int_equal(sa_decode_input((const uint8_t *)odd, 3, SA_INPUT_AUTO, 3, &out, &n, &f, NULL), SA_OK);
+	assert_int_equal(f, SA_INPUT_BINARY);
+	free(out);
+	assert_int_not_equal(sa_decode_input((const uint8_t *)odd, 3, SA_INPUT_AUTO, 4, &out, &n, &f, NULL), SA_OK);
 	const uint8_t bin[4] = {0xff, 0, 1, 2};
 	assert_int_equal(sa_decode_input(bin, 4, SA_INPUT_AUTO, 4, &out, &n, &f, NULL), SA_OK);
 	assert_int_equal(f, SA_INPUT_BINARY);

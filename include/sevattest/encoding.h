@@ -50,9 +50,10 @@ const char *sa_input_format_name(sa_input_format f);
 
 /*
  * Decode evidence that may be raw binary, hex text or base64 text.
- * With SA_INPUT_AUTO: input whose length equals binary_hint is taken as binary;
- * otherwise text made only of hex digits and whitespace is hex, text in the
- * base64 alphabet is base64, anything else binary.  *detected tells which.
+ * With SA_INPUT_AUTO: text made only of hex digits and whitespace is hex, text
+ * in the base64 alphabet is base64, anything else binary; text that fails to
+ * decode is taken as binary only if its length equals binary_hint.
+ * *detected tells which.
  */
 SA_MUST_USE sa_status sa_decode_input(const uint8_t *in, size_t in_len, sa_input_format fmt, size_t binary_hint,
 				      uint8_t **out, size_t *out_len, sa_input_format *detected, sa_error *err);

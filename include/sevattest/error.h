@@ -18,9 +18,11 @@ extern "C" {
 #if defined(__GNUC__) || defined(__clang__)
 #define SA_MUST_USE __attribute__((warn_unused_result))
 #define SA_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define SA_VPRINTF(a) __attribute__((format(printf, a, 0)))
 #else
 #define SA_MUST_USE
 #define SA_PRINTF(a, b)
+#define SA_VPRINTF(a)
 #endif
 
 typedef enum sa_status {
@@ -53,7 +55,7 @@ const char *sa_status_name(sa_status code);
 
 /* Set *err (if non-NULL) and return code; convenient as `return sa_error_set(...)`. */
 sa_status sa_error_set(sa_error *err, sa_status code, const char *fmt, ...) SA_PRINTF(3, 4);
-sa_status sa_error_vset(sa_error *err, sa_status code, const char *fmt, va_list ap);
+sa_status sa_error_vset(sa_error *err, sa_status code, const char *fmt, va_list ap) SA_VPRINTF(3);
 
 /* Prefix the existing message with context: "context: old message". */
 sa_status sa_error_wrap(sa_error *err, sa_status code, const char *fmt, ...) SA_PRINTF(3, 4);

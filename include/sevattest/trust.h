@@ -54,6 +54,13 @@ SA_MUST_USE sa_status sa_trust_add_dir(sa_trust *t, const char *dir, sa_error *e
 /* The VEK the user named: used in preference to any pool VEK. */
 SA_MUST_USE sa_status sa_trust_set_vek(sa_trust *t, sa_cert *vek, sa_error *err);
 
+/*
+ * Load a VEK file (DER or PEM).  Its VCEK/VLEK becomes the user's VEK; any other
+ * certificates in it (a bundle may carry ASK and ARK) join the pool.  A file
+ * holding a single certificate of no recognised role is taken as the VEK.
+ */
+SA_MUST_USE sa_status sa_trust_add_vek_file(sa_trust *t, const char *path, sa_error *err);
+
 /* Injectable clock for validity checks; 0 means the wall clock. */
 void sa_trust_set_time(sa_trust *t, time_t now);
 time_t sa_trust_now(const sa_trust *t);

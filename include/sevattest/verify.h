@@ -116,6 +116,8 @@ typedef struct sa_snp_appraisal {
 	sa_signer_req signer;
 	bool strict_reserved;   /* reject non-zero reserved bytes even in newer report versions */
 	bool skip_validity;     /* do not check certificate validity periods */
+	const uint8_t *crl_der; /* the product's KDS CRL (DER): the intermediate must not be revoked */
+	size_t crl_len;
 } sa_snp_appraisal;
 
 /* Zero the appraisal and set the "any" sentinels (vmpl = -1, stepping unknown). */

@@ -335,8 +335,17 @@ static sa_input_format sniff(const uint8_t *in, size_t len)
 sa_status sa_decode_input(const uint8_t *in, size_t in_len, sa_input_format fmt, size_t binary_hint, uint8_t **out,
 			  size_t *out_len, sa_input_format *detected, sa_error *err)
 {
-	if (fmt == SA_INPUT_AUTO)
-		fmt = (binary_hint && in_len == binary_hint) ? SA_INPUT_BINARY : sniff(in, in_len);
+	if (fmt == SA_INPUT_AUTO) {
+		/* Text first: a binary structure made only of hex or base64 characters
+		 * is vanishingly unlikely, while text of exactly binary_hint bytes is not. */
+		sa_input_format guess = sniff(in, in_len);
+		if (guess != SA_INPUT_BINARY) {
+			sa_status st = sa_decode_input(in, in_len, guess, binary_hint, out, out_len, detected, err);
+			if (st == SA_OK || !(binary_hint && in_len == binary_hint))
+				return st;
+		}
+		fmt = SA_INPUT_BINARY;
+	}
 	if (detected)
 		*detected = fmt;
 	switch (fmt) {
