@@ -31,6 +31,10 @@ SA_MUST_USE sa_status sa_base64_decode_alloc(const char *text, size_t text_len, 
 /* Base64 with padding; returns a malloc'ed NUL-terminated string or NULL on OOM. */
 char *sa_base64_encode(const void *data, size_t n);
 
+/* Read an open descriptor to its end (at most max_len bytes); name is for messages. */
+SA_MUST_USE sa_status sa_read_fd(int fd, const char *name, size_t max_len, uint8_t **out, size_t *out_len,
+				 sa_error *err);
+
 /* Read a whole file (at most max_len bytes, else SA_ERR_RANGE) into a malloc'ed buffer. */
 SA_MUST_USE sa_status sa_read_file(const char *path, size_t max_len, uint8_t **out, size_t *out_len,
 				   sa_error *err);

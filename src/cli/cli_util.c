@@ -31,54 +31,13 @@ int cli_input_error(const char *verb, const sa_error *err)
 	return CLI_EXIT_USAGE;
 }
 
-static sa_status read_stdin(uint8_t **out, size_t *out_len, sa_error *err)
-{
-	size_t cap = 4096, n = 0;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
-		return sa_error_set(err, SA_ERR_NOMEM, "out of memory reading standard input");
-	for (;;) {
-		if (n == cap) {
-			if (cap > CLI_MAX_INPUT) {
-				free(buf);
-				return sa_error_set(err, SA_ERR_RANGE, "standard input is larger than %u bytes",
-						    CLI_MAX_INPUT);
-			}
-			uint8_t *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return sa_error_set(err, SA_ERR_NOMEM, "out of memory reading standard input");
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			return sa_error_set(err, SA_ERR_IO, "cannot read standard input: %s", strerror(e));
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > CLI_MAX_INPUT) {
-		free(buf);
-		return sa_error_set(err, SA_ERR_RANGE, "standard input is larger than %u bytes", CLI_MAX_INPUT);
-	}
-	*out = buf;
-	*out_len = n;
-	return SA_OK;
-}
 
 sa_status cli_read_file(const char *path, uint8_t **out, size_t *out_len, sa_error *err)
 {
 	if (!path || !*path)
 		return sa_error_set(err, SA_ERR_ARG, "no input file given");
 	if (strcmp(path, "-") == 0)
-		return read_stdin(out, out_len, err);
+		return sa_read_fd(STDIN_FILENO, "standard input", CLI_MAX_INPUT, out, out_len, err);
 	return sa_read_file(path, CLI_MAX_INPUT, out, out_len, err);
 }
 

@@ -207,6 +207,46 @@ char *sa_base64_encode(const void *data, size_t n)
 	return out;
 }
 
+sa_status sa_read_fd(int fd, const char *name, size_t max_len, uint8_t **out, size_t *out_len, sa_error *err)
+{
+	size_t cap = 4096, n = 0;
+	uint8_t *buf = malloc(cap);
+	SA_ENSURE(buf, err, SA_ERR_NOMEM, "out of memory reading %s", name);
+	for (;;) {
+		if (n == cap) {
+			if (cap > max_len) {
+				free(buf);
+				return sa_error_set(err, SA_ERR_RANGE, "%s is larger than %zu bytes", name, max_len);
+			}
+			uint8_t *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return sa_error_set(err, SA_ERR_NOMEM, "out of memory reading %s", name);
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			return sa_error_set(err, SA_ERR_IO, "cannot read %s: %s", name, strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max_len) {
+		free(buf);
+		return sa_error_set(err, SA_ERR_RANGE, "%s is larger than %zu bytes", name, max_len);
+	}
+	*out = buf;
+	*out_len = n;
+	return SA_OK;
+}
+
 sa_status sa_read_file(const char *path, size_t max_len, uint8_t **out, size_t *out_len, sa_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -218,49 +258,9 @@ sa_status sa_read_file(const char *path, size_t max_len, uint8_t **out, size_t *
 		close(fd);
 		return sa_error_set(err, SA_ERR_IO, "cannot read %s: %s", path, strerror(e));
 	}
-	size_t cap = 4096, n = 0;
-	uint8_t *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return sa_error_set(err, SA_ERR_NOMEM, "out of memory reading %s", path);
-	}
-	for (;;) {
-		if (n == cap) {
-			if (cap > max_len) {
-				free(buf);
-				close(fd);
-				return sa_error_set(err, SA_ERR_RANGE, "%s is larger than %zu bytes", path, max_len);
-			}
-			uint8_t *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return sa_error_set(err, SA_ERR_NOMEM, "out of memory reading %s", path);
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			return sa_error_set(err, SA_ERR_IO, "cannot read %s: %s", path, strerror(e));
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	sa_status s = sa_read_fd(fd, path, max_len, out, out_len, err);
 	close(fd);
-	if (n > max_len) {
-		free(buf);
-		return sa_error_set(err, SA_ERR_RANGE, "%s is larger than %zu bytes", path, max_len);
-	}
-	*out = buf;
-	*out_len = n;
-	return SA_OK;
+	return s;
 }
 
 sa_status sa_write_file_atomic(const char *path, const void *data, size_t len, int mode, sa_error *err)
