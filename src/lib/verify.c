@@ -416,40 +416,40 @@ static void check_fw(sa_verdict *v, const sa_snp_report *r, const sa_snp_apprais
 	}
 }
 
+/* Bits of value that must be clear (deny) and that must be set (require). */
+static void check_bits(sa_verdict *v, const char *deny_id, const char *require_id, const char *what,
+		       const sa_bit_name *bits, size_t nb, uint64_t value, uint64_t deny, uint64_t require)
+{
+	char buf[150], want[160], got[64];
+	snprintf(got, sizeof(got), "0x%llx", (unsigned long long)value);
+	if (deny) {
+		uint64_t bad = value & deny;
+		sa_bits_format(bits, nb, deny, 0, buf, sizeof(buf));
+		snprintf(want, sizeof(want), "clear: %s", buf);
+		sa_bits_format(bits, nb, bad, 0, buf, sizeof(buf));
+		set_ev(bad ? add(v, deny_id, SA_CHECK_FAIL, "%s sets bits the relying party refuses: %s", what, buf)
+			   : add(v, deny_id, SA_CHECK_PASS, "%s sets none of the refused bits", what),
+		       want, got);
+	}
+	if (require) {
+		uint64_t miss = require & ~value;
+		sa_bits_format(bits, nb, require, 0, buf, sizeof(buf));
+		snprintf(want, sizeof(want), "set: %s", buf);
+		sa_bits_format(bits, nb, miss, 0, buf, sizeof(buf));
+		set_ev(miss ? add(v, require_id, SA_CHECK_FAIL, "%s lacks required bits: %s", what, buf)
+			    : add(v, require_id, SA_CHECK_PASS, "%s sets every required bit", what),
+		       want, got);
+	}
+}
+
 static void check_policy(sa_verdict *v, const sa_snp_report *r, const sa_snp_appraisal *a)
 {
 	size_t nb;
 	const sa_bit_name *bits = sa_policy_bits(&nb);
-	char buf[150], want[160], got[64];
-	snprintf(got, sizeof(got), "0x%llx", (unsigned long long)r->policy);
-	if (a->policy_deny) {
-		uint64_t bad = r->policy & a->policy_deny;
-		sa_bits_format(bits, nb, a->policy_deny, 0, buf, sizeof(buf));
-		snprintf(want, sizeof(want), "clear: %s", buf);
-		sa_check *k;
-		if (bad) {
-			sa_bits_format(bits, nb, bad, 0, buf, sizeof(buf));
-			k = add(v, "policy.deny", SA_CHECK_FAIL, "guest policy allows what the relying party refuses: %s",
-				buf);
-		} else {
-			k = add(v, "policy.deny", SA_CHECK_PASS, "guest policy sets none of the refused bits");
-		}
-		set_ev(k, want, got);
-	}
-	if (a->policy_require) {
-		uint64_t miss = a->policy_require & ~r->policy;
-		sa_bits_format(bits, nb, a->policy_require, 0, buf, sizeof(buf));
-		snprintf(want, sizeof(want), "set: %s", buf);
-		sa_check *k;
-		if (miss) {
-			sa_bits_format(bits, nb, miss, 0, buf, sizeof(buf));
-			k = add(v, "policy.require", SA_CHECK_FAIL, "guest policy lacks required bits: %s", buf);
-		} else {
-			k = add(v, "policy.require", SA_CHECK_PASS, "guest policy sets every required bit");
-		}
-		set_ev(k, want, got);
-	}
+	check_bits(v, "policy.deny", "policy.require", "guest policy", bits, nb, r->policy, a->policy_deny,
+		   a->policy_require);
 	if (a->has_min_abi) {
+		char want[32], got[32];
 		unsigned maj = sa_policy_abi_major(r->policy), min = sa_policy_abi_minor(r->policy);
 		bool ok = maj > a->min_abi_major || (maj == a->min_abi_major && min >= a->min_abi_minor);
 		snprintf(want, sizeof(want), ">= %u.%u", a->min_abi_major, a->min_abi_minor);
@@ -465,28 +465,8 @@ static void check_platform(sa_verdict *v, const sa_snp_report *r, const sa_snp_a
 {
 	size_t nb;
 	const sa_bit_name *bits = sa_platform_info_bits(&nb);
-	char buf[150], want[160], got[64];
-	snprintf(got, sizeof(got), "0x%llx", (unsigned long long)r->platform_info);
-	if (a->platform_deny) {
-		uint64_t bad = r->platform_info & a->platform_deny;
-		sa_bits_format(bits, nb, a->platform_deny, 0, buf, sizeof(buf));
-		snprintf(want, sizeof(want), "clear: %s", buf);
-		sa_bits_format(bits, nb, bad, 0, buf, sizeof(buf));
-		set_ev(add(v, "platform.deny", bad ? SA_CHECK_FAIL : SA_CHECK_PASS,
-			   bad ? "platform info has refused bits: %s" : "platform info has none of the refused bits%s",
-			   buf),
-		       want, got);
-	}
-	if (a->platform_require) {
-		uint64_t miss = a->platform_require & ~r->platform_info;
-		sa_bits_format(bits, nb, a->platform_require, 0, buf, sizeof(buf));
-		snprintf(want, sizeof(want), "set: %s", buf);
-		sa_bits_format(bits, nb, miss, 0, buf, sizeof(buf));
-		set_ev(add(v, "platform.require", miss ? SA_CHECK_FAIL : SA_CHECK_PASS,
-			   miss ? "platform info lacks required bits: %s" : "platform info has every required bit%s",
-			   buf),
-		       want, got);
-	}
+	check_bits(v, "platform.deny", "platform.require", "platform info", bits, nb, r->platform_info,
+		   a->platform_deny, a->platform_require);
 }
 
 static void check_mit(sa_verdict *v, const char *id, const char *name, const sa_snp_report *r, uint64_t have,
