@@ -22,4 +22,11 @@
 
 #define SA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Library-internal functions shared between sources: not exported from the .so. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SA_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define SA_INTERNAL
+#endif
+
 #endif
