@@ -99,6 +99,22 @@ contains "bogus"
 expect 2 "fmc in a Milan TCB" -- --report "$TAV/milan_attestation_report.bin" --min-tcb fmc=1
 expect 2 "bad --at" -- --report "$TAV/milan_attestation_report.bin" --at yesterday
 
+# Repeatable digest lists: the accepted value among others passes, a list without it fails.
+R8M=5feee30d6d7e1a29f403d70a4198237ddfb13051a2d6976439487c609388ed7f98189887920ab2fa0096903a0c23fca1
+R8ID=0ad79ceb0b648b0e6a90d8aa9f6ea24c33a968b6632085353145e8b19a4741a2dab9ba342e13be4fc0d225e889cc1a58
+OTHER=$(printf '11%.0s' $(seq 48))
+expect 0 "--measurement and --id-key-digest lists (R8)" -- --report "$TAV/milan_attestation_report.bin" \
+	--vcek "$TAV/milan_vcek.pem" --chain "$GSG/trust/ask_ark_milan.pem" --at 2026-03-01 \
+	--measurement "$OTHER" --measurement "$R8M" --id-key-digest "$R8ID" --require-id-block \
+	--host-data 4f4448c67f3c8dfc8de8a5e37125d807dadcc41f06cf23f615dbd52eec777d10
+contains "measurement"
+expect 1 "a measurement list without the report's value (R8)" -- --report "$TAV/milan_attestation_report.bin" \
+	--vcek "$TAV/milan_vcek.pem" --chain "$GSG/trust/ask_ark_milan.pem" --at 2026-03-01 --measurement "$OTHER"
+contains "MEASUREMENT is not an accepted value"
+expect 1 "an author key demanded of a report without one (R8)" -- --report "$TAV/milan_attestation_report.bin" \
+	--vcek "$TAV/milan_vcek.pem" --chain "$GSG/trust/ask_ark_milan.pem" --at 2026-03-01 --author-key-digest "$OTHER"
+contains "author_key_digest"
+
 expect 1 "no chain and no KDS: explains what to pass" -- --report "$TAV/turin_attestation_report.bin" \
 	--vcek "$TAV/turin_vcek.pem" --at 2026-03-01
 contains "--chain"

@@ -398,6 +398,10 @@ static int parse_args(int argc, char **argv, struct args *g)
 		if (rc)
 			return rc;
 	}
+	/* The lists live in g; the appraisal points at them whatever their count. */
+	g->a.measurements = (const uint8_t(*)[48])g->measurements;
+	g->a.id_key_digests = (const uint8_t(*)[48])g->id_keys;
+	g->a.author_key_digests = (const uint8_t(*)[48])g->author_keys;
 	if (optind < argc)
 		return cli_usage_error(V, "unexpected argument '%s'", argv[optind]);
 	if (!g->report)
