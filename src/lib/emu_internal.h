@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The emulated AMD Secure Processor, shared between its sources (not
+ * installed): emu.c (the firmware commands), emu_state.c (the state
+ * directory) and emu_keys.c (key derivation and certificates).
+ *
+ * Every function here expects the caller to hold e->mu (or to own e alone,
+ * as create and open do).
+ */
+#ifndef SEVATTEST_EMU_INTERNAL_H
+#define SEVATTEST_EMU_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "sevattest/cert.h"
+#include "sevattest/emu.h"
+#include "sevattest/gctx.h"
+#include "sevattest/guest_msg.h"
+
+#define EMU_CHIP_SECRET_LEN 48
+#define EMU_VMRK_LEN 48
+#define EMU_CSP_ID_MAX 255
+#define EMU_PATH_MAX 4096
+
+typedef enum emu_guest_state {
+	EMU_GUEST_LAUNCHING = 0,
+	EMU_GUEST_RUNNING,
+	EMU_GUEST_DECOMMISSIONED,
+} emu_guest_state;
+
+const char *emu_guest_state_name(emu_guest_state s);
+
+/* One guest context (GCTX).  Persisted in guests/<handle>.json and, for the secrets, guests/<handle>.keys. */
+typedef struct emu_guest {
+	uint32_t handle;
+	emu_guest_state state;
+	uint64_t policy;
+	uint64_t launch_tcb; /* CURRENT_TCB at SNP_LAUNCH_START */
+	sa_gctx gctx;        /* the launch digest */
+	uint32_t pages;      /* pages measured so far */
+	bool has_secrets;    /* the SECRETS page was inserted */
+	uint64_t secrets_gpa;
+	uint8_t host_data[32];
+	bool id_block_en, author_key_en;
+	uint8_t family_id[16], image_id[16];
+	uint32_t guest_svn;
+	uint8_t id_key_digest[48], author_key_digest[48];
+	uint8_t report_id[32], report_id_ma[32];
+	uint64_t seqno[SA_VMPCK_COUNT]; /* the PSP's message counter per VMPCK */
+	/* Secrets (guests/<handle>.keys); wiped when the guest is decommissioned or freed. */
+	uint8_t vmpck[SA_VMPCK_COUNT][SA_VMPCK_LEN];
+	uint8_t vmrk[EMU_VMRK_LEN];
+} emu_guest;
+
+/* The platform state persisted in platform.json. */
+typedef struct emu_platform {
+	sa_product product;
+	uint8_t chip_id[64];
+	uint8_t cpuid_fam, cpuid_mod, cpuid_step;
+	uint64_t platform_info;
+	uint64_t current_tcb, reported_tcb, committed_tcb;
+	sa_fw_version current_fw, committed_fw;
+	bool mask_chip_id, mask_chip_key;
+	uint32_t next_handle;
+	bool vlek_loaded;
+	uint32_t vlek_generation; /* keys/vlek-<n>.pem and certs/vlek-<n>.der */
+	uint64_t vlek_tcb;        /* the REPORTED_TCB the VLEK was issued for */
+	char vlek_csp_id[EMU_CSP_ID_MAX + 1];
+	int64_t created; /* seconds since the epoch */
+} emu_platform;
+
+struct sa_emu {
+	pthread_mutex_t mu;
+	char *dir;
+	int lock_fd;
+	emu_platform p;
+	uint8_t chip_secret[EMU_CHIP_SECRET_LEN];
+	sa_cert *ark, *ask, *asvk;
+	EVP_PKEY *ask_key, *asvk_key;
+	/* The VCEK of vcek_tcb (the REPORTED_TCB when last needed); a cache. */
+	bool have_vcek;
+	uint64_t vcek_tcb;
+	EVP_PKEY *vcek_key;
+	sa_cert *vcek;
+	/* The loaded VLEK (p.vlek_loaded). */
+	EVP_PKEY *vlek_key;
+	sa_cert *vlek;
+	emu_guest **guests;
+	size_t n_guests, cap_guests;
+};
+
+/* ---- emu_state.c -------------------------------------------------------- */
+
+/* dir/rel into buf; SA_ERR_RANGE if it does not fit. */
+SA_MUST_USE sa_status emu_path(const char *dir, const char *rel, char *buf, size_t cap, sa_error *err);
+/* Atomic write of dir/rel, then fsync of its directory so the rename is durable. */
+SA_MUST_USE sa_status emu_write(const char *dir, const char *rel, const void *data, size_t len, int mode,
+				sa_error *err);
+/* Remove dir/rel (absent is fine) and sync the directory. */
+SA_MUST_USE sa_status emu_remove(const char *dir, const char *rel, sa_error *err);
+/* The same, best effort (a leftover is removed again on the next open). */
+void emu_remove_quiet(const char *dir, const char *rel);
+/* Read dir/rel (at most max bytes). */
+SA_MUST_USE sa_status emu_read(const char *dir, const char *rel, size_t max, uint8_t **out, size_t *len, sa_error *err);
+bool emu_exists(const char *dir, const char *rel);
+
+SA_MUST_USE sa_status emu_platform_save(const sa_emu *e, const emu_platform *p, sa_error *err);
+SA_MUST_USE sa_status emu_platform_load(const char *dir, emu_platform *p, sa_error *err);
+SA_MUST_USE sa_status emu_guest_save(const sa_emu *e, const emu_guest *g, sa_error *err);
+SA_MUST_USE sa_status emu_guest_save_keys(const sa_emu *e, const emu_guest *g, sa_error *err);
+/* Load every guest of guests/ into e (and remove the leftovers a crash can leave). */
+SA_MUST_USE sa_status emu_guests_load(sa_emu *e, sa_error *err);
+void emu_guest_free(emu_guest *g);
+
+SA_MUST_USE sa_status emu_key_save(const char *dir, const char *rel, EVP_PKEY *key, sa_error *err);
+SA_MUST_USE sa_status emu_key_load(const char *dir, const char *rel, EVP_PKEY **out, sa_error *err);
+SA_MUST_USE sa_status emu_cert_save(const char *dir, const char *rel, const sa_cert *c, bool pem, sa_error *err);
+SA_MUST_USE sa_status emu_cert_load(const char *dir, const char *rel, sa_cert **out, sa_error *err);
+
+/* TCB checks in the platform's layout: reserved bytes zero; a <= b component-wise. */
+SA_MUST_USE sa_status emu_tcb_check(sa_product p, uint64_t raw, const char *what, sa_error *err);
+bool emu_tcb_le(sa_product p, uint64_t a, uint64_t b);
+char *emu_tcb_str(sa_product p, uint64_t raw, char *buf, size_t cap);
+
+/* Remove leftovers of interrupted atomic writes (<name>.tmpXXXXXX) in dir and its subdirectories. */
+void emu_clean_tmp(const char *dir);
+
+/* ---- emu_keys.c --------------------------------------------------------- */
+
+/* HKDF-SHA384 (EVP_KDF "HKDF", extract and expand). */
+SA_MUST_USE sa_status emu_hkdf(const uint8_t *key, size_t key_len, const char *salt, const uint8_t *info,
+			       size_t info_len, uint8_t *out, size_t out_len, sa_error *err);
+/* A P-384 key pair whose private scalar is derived from secret with HKDF-SHA384 (salt, info || counter). */
+SA_MUST_USE sa_status emu_p384_derive(const uint8_t *secret, size_t secret_len, const char *salt, const uint8_t *info,
+				      size_t info_len, EVP_PKEY **out, sa_error *err);
+/* The private scalar of a P-384 key, 48 bytes big-endian. */
+SA_MUST_USE sa_status emu_p384_private(EVP_PKEY *key, uint8_t out[48], sa_error *err);
+
+/* AMD extensions of a VEK for this platform and TCB (csp_id NULL: VCEK with hwID, else VLEK). */
+void emu_vek_ext(const emu_platform *p, uint64_t tcb, const char *csp_id, sa_amd_ext *x);
+/* Make e->vcek/e->vcek_key the VCEK of tcb (derived; certificate from the cache or issued and cached). */
+SA_MUST_USE sa_status emu_vcek_ensure(sa_emu *e, uint64_t tcb, sa_error *err);
+/* A fresh random VLEK for the REPORTED_TCB, certified by the ASVK for csp_id. */
+SA_MUST_USE sa_status emu_vlek_issue(const sa_emu *e, const char *csp_id, EVP_PKEY **key, sa_cert **cert,
+				     sa_error *err);
+/* The issuing window of certificates: [now - 1 day, min(now + years, cap)] (cap 0: none). */
+void emu_validity(int years, time_t cap, time_t *not_before, time_t *not_after);
+
+/* Key derivation for MSG_KEY_REQ (the request already validated). */
+typedef enum emu_root_key {
+	EMU_ROOT_VCEK = 0,
+	EMU_ROOT_VLEK = 1,
+	EMU_ROOT_VMRK = 2,
+} emu_root_key;
+
+SA_MUST_USE sa_status emu_derive_guest_key(const sa_emu *e, const emu_guest *g, emu_root_key root,
+					   const sa_key_req *req, uint8_t out[32], sa_error *err);
+
+#endif
