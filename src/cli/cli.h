@@ -34,6 +34,8 @@
 /* Verbs: each takes argv[0] = its own name and returns an exit code. */
 int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_emu(int argc, char **argv);
+int cmd_guest(int argc, char **argv);
 
 /*
  * Print "sevattest <verb>: <message>" and a hint to run `sevattest help <verb>`

@@ -18,6 +18,8 @@ typedef struct verb {
 static const verb verbs[] = {
 	{"show", cmd_show, "print an SNP attestation report or AMD certificates, every field decoded"},
 	{"verify", cmd_verify, "verify an SNP attestation report: AMD chain, signature, and your policy"},
+	{"emu", cmd_emu, "run an emulated SEV-SNP platform and launch guests on it"},
+	{"guest", cmd_guest, "from inside a guest: get a report, a derived key or the host's certificates"},
 };
 
 static void usage(FILE *out)
