@@ -651,6 +651,63 @@ static void state_survives_reopen_and_replay_is_refused(void **state)
 	plat_free(&p);
 }
 
+/* Flip one byte of a file at offset off. */
+static void flip_byte(const char *path, long off)
+{
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	int c = fgetc(f);
+	assert_true(c != EOF);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	assert_int_equal(fputc(c ^ 0x5A, f), c ^ 0x5A);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * The PSP counters' journal: a torn newest slot (a crash during its write, before
+ * the response could leave) falls back to the older slot; both slots damaged is
+ * refused rather than guessed.
+ */
+static void counter_journal_torn_and_damaged(void **state)
+{
+	(void)state;
+	struct plat p;
+	plat_create(&p, SA_PRODUCT_GENOA);
+	struct guest g;
+	launch(p.e, POLICY, 11, &g);
+	uint8_t rd[64] = {7}, report[SA_SNP_REPORT_SIZE];
+	for (int i = 0; i < 3; i++) /* responses 2, 4, 6: journal generations 1, 2, 3 */
+		assert_int_equal(get_report(p.e, g.handle, &g.ch[0], rd, 0, 0, report), SA_FW_SUCCESS);
+	char rel[64], path[600];
+	snprintf(rel, sizeof(rel), "guests/%u.seq", g.handle);
+	path_in(&p, rel, path, sizeof(path));
+	sa_emu_close(p.e);
+	p.e = NULL;
+
+	/* Generation 3 (slot 1) torn: the counter is generation 2's, 4. */
+	flip_byte(path, 512 + 20);
+	sa_error err;
+	assert_int_equal(sa_emu_open(p.dir, &p.e, &err), SA_OK);
+	sa_gmsg_channel stale;
+	assert_int_equal(sa_gmsg_channel_init(&stale, g.sp.vmpck[0], 0, 4, &err), SA_OK);
+	assert_int_equal(get_report(p.e, g.handle, &stale, rd, 0, 0, report), SA_FW_SUCCESS);
+	assert_verifies(p.e, p.tmp, report, false, rd, g.ld, g.host_data);
+	sa_gmsg_channel_wipe(&stale);
+	sa_emu_close(p.e);
+	p.e = NULL;
+
+	/* Both slots damaged: the emulator refuses to guess. */
+	flip_byte(path, 20);
+	flip_byte(path, 512 + 21);
+	assert_int_not_equal(sa_emu_open(p.dir, &p.e, &err), SA_OK);
+	assert_null(p.e);
+	assert_non_null(strstr(err.msg, "no valid counter record"));
+	guest_wipe(&g);
+	tu_rmtree(p.tmp);
+	free(p.tmp);
+}
+
 static void tcb_change_gives_a_new_vcek(void **state)
 {
 	(void)state;
@@ -1569,6 +1626,7 @@ int main(void)
 	    cmocka_unit_test(launch_and_verify),
 	    cmocka_unit_test(two_guests_have_their_own_keys),
 	    cmocka_unit_test(state_survives_reopen_and_replay_is_refused),
+	    cmocka_unit_test(counter_journal_torn_and_damaged),
 	    cmocka_unit_test(tcb_change_gives_a_new_vcek),
 	    cmocka_unit_test(derived_keys),
 	    cmocka_unit_test(misuse_gets_firmware_status),

@@ -787,6 +787,8 @@ static sa_status decommission(sa_emu *e, uint32_t handle, uint32_t *fw, sa_error
 	emu_remove_quiet(e->dir, rel);
 	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".certs", handle);
 	emu_remove_quiet(e->dir, rel);
+	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".seq", handle);
+	emu_remove_quiet(e->dir, rel);
 	return fw_ok(fw);
 }
 
@@ -969,8 +971,22 @@ static sa_status guest_request(sa_emu *e, uint32_t handle, const uint8_t *req, s
 	uint32_t open_status = SA_FW_SUCCESS;
 	sa_status st =
 	    sa_gmsg_psp_open_request(&ctx, req, req_len, &hdr, payload, sizeof(payload), &plen, &open_status, &why);
-	if (st != SA_OK) {
+	bool sync_pending = false;
+	if (st == SA_OK) {
+		/* The response will carry the request's seqno + 1.  Consume it on disk now: the
+		 * data sync then overlaps the report's signature, and after a crash the PSP never
+		 * seals a different response under a sequence number (an AES-GCM IV) it used. */
+		uint64_t seq[SA_VMPCK_COUNT];
+		memcpy(seq, g->seqno, sizeof(seq));
+		seq[id] = ctx.seqno + 1;
+		st = emu_seqno_begin(e, g, seq, &sync_pending, err);
+		if (st != SA_OK)
+			st = fw_io(st, fw, err, cmd);
+	} else {
 		st = fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
+	}
+	if (st != SA_OK) {
+		/* refused, or the counter could not be written: no response */
 	} else if (hdr.msg_type == SA_MSG_REPORT_REQ && hdr.msg_version == 1) {
 		st = handle_report(e, g, id, payload, plen, rsp, &rlen, err);
 	} else if (hdr.msg_type == SA_MSG_KEY_REQ && (hdr.msg_version == 1 || hdr.msg_version == 2)) {
@@ -984,17 +1000,19 @@ static sa_status guest_request(sa_emu *e, uint32_t handle, const uint8_t *req, s
 	if (st == SA_OK)
 		st = sa_gmsg_psp_seal_response(&ctx, &hdr, rsp, rlen, resp, resp_cap, resp_len, err);
 	OPENSSL_cleanse(rsp, sizeof(rsp));
-	if (st == SA_OK) {
-		/* The counter is on disk before the response leaves. */
-		emu_guest c = *g;
-		c.seqno[id] = ctx.seqno;
-		st = guest_commit(e, g, &c, err);
-		if (st != SA_OK) {
-			OPENSSL_cleanse(resp, resp_cap);
-			*resp_len = 0;
-			st = fw_io(st, fw, err, cmd);
-		}
-	} else if (*fw == SA_FW_SUCCESS) {
+	/* The counter is durable before the response leaves. */
+	sa_error sync_err;
+	sa_status synced = emu_seqno_end(e, g, sync_pending, &sync_err);
+	if (st == SA_OK && synced != SA_OK) {
+		OPENSSL_cleanse(resp, resp_cap);
+		*resp_len = 0;
+		if (err)
+			*err = sync_err;
+		*fw = SA_FW_HWSEV_RET_PLATFORM;
+		st = sa_error_wrap(err, synced, "%s: the message counter is not durable, so no response leaves "
+				   "(the sequence number is consumed; firmware status %s)", cmd,
+				   sa_fw_status_name(SA_FW_HWSEV_RET_PLATFORM));
+	} else if (st != SA_OK && *fw == SA_FW_SUCCESS) {
 		*fw = SA_FW_HWSEV_RET_PLATFORM; /* the emulator itself failed (crypto, memory) */
 	}
 	OPENSSL_cleanse(&ctx, sizeof(ctx));

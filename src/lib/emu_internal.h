@@ -36,7 +36,13 @@ typedef enum emu_guest_state {
 
 const char *emu_guest_state_name(emu_guest_state s);
 
-/* One guest context (GCTX).  Persisted in guests/<handle>.json and, for the secrets, guests/<handle>.keys. */
+/*
+ * One guest context (GCTX).  Persisted in guests/<handle>.json and, for the
+ * secrets, guests/<handle>.keys.  The PSP's message counters, which change with
+ * every guest request, also live in a journal, guests/<handle>.seq, updated in
+ * place with one data sync per request (emu_seqno_begin/end); on load each
+ * counter is the larger of the JSON's and the journal's.
+ */
 typedef struct emu_guest {
 	uint32_t handle;
 	emu_guest_state state;
@@ -53,6 +59,7 @@ typedef struct emu_guest {
 	uint8_t id_key_digest[48], author_key_digest[48];
 	uint8_t report_id[32], report_id_ma[32];
 	uint64_t seqno[SA_VMPCK_COUNT]; /* the PSP's message counter per VMPCK */
+	uint64_t seq_gen;               /* generation of the newest slot in guests/<handle>.seq (0: none yet) */
 	/* Secrets (guests/<handle>.keys); wiped when the guest is decommissioned or freed. */
 	uint8_t vmpck[SA_VMPCK_COUNT][SA_VMPCK_LEN];
 	uint8_t vmrk[EMU_VMRK_LEN];
@@ -75,8 +82,27 @@ typedef struct emu_platform {
 	int64_t created; /* seconds since the epoch */
 } emu_platform;
 
+/* A worker that runs one fdatasync at a time (emu_sync.c). */
+typedef struct emu_syncer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool initialised, started, stop;
+	int fd;         /* the file to sync and close */
+	bool job, done; /* a sync was handed over / its result is ready */
+	int result;     /* 0 or an errno */
+} emu_syncer;
+
+SA_MUST_USE sa_status emu_syncer_init(emu_syncer *s, sa_error *err);
+/* Hand fd over: the worker runs fdatasync and closes it (done here if no worker can be started). */
+void emu_syncer_submit(emu_syncer *s, int fd);
+/* Wait for the submitted sync; 0 or its errno. */
+int emu_syncer_wait(emu_syncer *s);
+void emu_syncer_destroy(emu_syncer *s);
+
 struct sa_emu {
 	pthread_mutex_t mu;
+	emu_syncer syncer; /* the counter journal's data sync, overlapped with signing */
 	char *dir;
 	int lock_fd;
 	emu_platform p;
@@ -106,6 +132,20 @@ SA_MUST_USE sa_status emu_write(const char *dir, const char *rel, const void *da
 SA_MUST_USE sa_status emu_remove(const char *dir, const char *rel, sa_error *err);
 /* The same, best effort (a leftover is removed again on the next open). */
 void emu_remove_quiet(const char *dir, const char *rel);
+/*
+ * The PSP counters of guest g, made durable in guests/<handle>.seq before a
+ * response leaves: two 512-byte slots {magic, generation, seqno[4], SHA-256 of
+ * those}, the next generation written over the older slot, so a torn write
+ * leaves the other slot valid.  begin writes the record and hands its data sync
+ * to e->syncer (the first record, which creates the file, is synced at once);
+ * from then on g->seqno and g->seq_gen hold the new values: the sequence number
+ * is consumed whatever happens next.  end waits for the sync; on failure the
+ * response must not leave.
+ */
+SA_MUST_USE sa_status emu_seqno_begin(sa_emu *e, emu_guest *g, const uint64_t seqno[SA_VMPCK_COUNT], bool *pending,
+				      sa_error *err);
+SA_MUST_USE sa_status emu_seqno_end(sa_emu *e, const emu_guest *g, bool pending, sa_error *err);
+
 /* Read dir/rel (at most max bytes). */
 SA_MUST_USE sa_status emu_read(const char *dir, const char *rel, size_t max, uint8_t **out, size_t *len, sa_error *err);
 bool emu_exists(const char *dir, const char *rel);

@@ -853,6 +853,128 @@ static sa_status guest_from_json(json_object *o, emu_guest *g, const char *f, sa
 	return SA_OK;
 }
 
+/* ---- the counter journal (guests/<handle>.seq) ---- */
+
+#define SEQ_MAGIC "SASEQ\x01\0\0"
+#define SEQ_SLOT_SIZE 512 /* one slot per sector, so a torn write touches one slot only */
+#define SEQ_FILE_SIZE (2 * SEQ_SLOT_SIZE)
+#define SEQ_BODY_SIZE (8 + 8 + 8 * SA_VMPCK_COUNT)
+#define SEQ_RECORD_SIZE (SEQ_BODY_SIZE + 32)
+
+static sa_status seq_encode(uint64_t gen, const uint64_t seqno[SA_VMPCK_COUNT], uint8_t out[SEQ_RECORD_SIZE],
+			    sa_error *err)
+{
+	sa_writer w;
+	sa_writer_init(&w, out, SEQ_RECORD_SIZE);
+	SA_TRY(sa_write_bytes(&w, SEQ_MAGIC, 8, "seq magic", err));
+	SA_TRY(sa_write_u64(&w, gen, "seq generation", err));
+	for (size_t i = 0; i < SA_VMPCK_COUNT; i++)
+		SA_TRY(sa_write_u64(&w, seqno[i], "seq counter", err));
+	uint8_t digest[32];
+	SA_TRY(sa_sha256(out, SEQ_BODY_SIZE, digest, err));
+	return sa_write_bytes(&w, digest, sizeof(digest), "seq digest", err);
+}
+
+/* Decode one slot; false if it is not a valid record (never written, torn, or damaged). */
+static bool seq_decode(const uint8_t *slot, size_t len, uint64_t *gen, uint64_t seqno[SA_VMPCK_COUNT])
+{
+	sa_reader r;
+	sa_reader_init(&r, slot, len);
+	const uint8_t *magic, *digest;
+	uint8_t want[32];
+	if (sa_read_view(&r, &magic, 8, "seq magic", NULL) != SA_OK || memcmp(magic, SEQ_MAGIC, 8) != 0)
+		return false;
+	if (sa_read_u64(&r, gen, "seq generation", NULL) != SA_OK)
+		return false;
+	for (size_t i = 0; i < SA_VMPCK_COUNT; i++)
+		if (sa_read_u64(&r, &seqno[i], "seq counter", NULL) != SA_OK)
+			return false;
+	if (sa_read_view(&r, &digest, 32, "seq digest", NULL) != SA_OK || sa_sha256(slot, SEQ_BODY_SIZE, want, NULL))
+		return false;
+	return memcmp(digest, want, 32) == 0 && *gen > 0;
+}
+
+sa_status emu_seqno_begin(sa_emu *e, emu_guest *g, const uint64_t seqno[SA_VMPCK_COUNT], bool *pending,
+			  sa_error *err)
+{
+	*pending = false;
+	char rel[32], path[EMU_PATH_MAX];
+	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".seq", g->handle);
+	SA_TRY(emu_path(e->dir, rel, path, sizeof(path), err));
+	uint64_t gen = g->seq_gen + 1;
+	uint8_t rec[SEQ_RECORD_SIZE];
+	SA_TRY(seq_encode(gen, seqno, rec, err));
+	bool created = false;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		created = fd >= 0;
+	}
+	SA_ENSURE(fd >= 0, err, SA_ERR_IO, "%s: cannot open: %s", rel, strerror(errno));
+	off_t at = (off_t)(gen & 1) * SEQ_SLOT_SIZE;
+	ssize_t w = pwrite(fd, rec, sizeof(rec), at);
+	int e1 = w == (ssize_t)sizeof(rec) ? 0 : (w < 0 ? errno : EIO);
+	if (!e1 && created && ftruncate(fd, SEQ_FILE_SIZE) != 0)
+		e1 = errno;
+	if (e1) {
+		close(fd);
+		return sa_error_set(err, SA_ERR_IO, "%s: cannot write the message counters: %s", rel, strerror(e1));
+	}
+	/* From here the sequence number is consumed, whether or not a response follows. */
+	memcpy(g->seqno, seqno, sizeof(g->seqno));
+	g->seq_gen = gen;
+	if (created) {
+		/* The first record: file and name must be durable; done here, once per guest. */
+		e1 = fdatasync(fd) == 0 ? 0 : errno;
+		if (close(fd) != 0 && !e1)
+			e1 = errno;
+		SA_ENSURE(!e1, err, SA_ERR_IO, "%s: cannot sync the message counters: %s", rel, strerror(e1));
+		return sync_parent(path, err);
+	}
+	emu_syncer_submit(&e->syncer, fd);
+	*pending = true;
+	return SA_OK;
+}
+
+sa_status emu_seqno_end(sa_emu *e, const emu_guest *g, bool pending, sa_error *err)
+{
+	if (!pending)
+		return SA_OK;
+	int e1 = emu_syncer_wait(&e->syncer);
+	SA_ENSURE(!e1, err, SA_ERR_IO, "guests/%" PRIu32 ".seq: cannot sync the message counters: %s", g->handle,
+		  strerror(e1));
+	return SA_OK;
+}
+
+/* Merge the journal into g: each counter becomes the larger of the two. */
+static sa_status seq_load(const char *dir, emu_guest *g, sa_error *err)
+{
+	char rel[32];
+	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".seq", g->handle);
+	if (!emu_exists(dir, rel))
+		return SA_OK; /* no request answered since the JSON was written */
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	SA_TRY(emu_read(dir, rel, SEQ_FILE_SIZE, &buf, &len, err));
+	uint64_t best_gen = 0, best[SA_VMPCK_COUNT] = {0};
+	for (size_t slot = 0; slot < 2; slot++) {
+		uint64_t gen, seq[SA_VMPCK_COUNT];
+		size_t off = slot * SEQ_SLOT_SIZE;
+		if (off < len && seq_decode(buf + off, len - off, &gen, seq) && gen > best_gen) {
+			best_gen = gen;
+			memcpy(best, seq, sizeof(best));
+		}
+	}
+	free(buf);
+	SA_ENSURE(best_gen > 0, err, SA_ERR_FORMAT,
+		  "%s: no valid counter record (both slots damaged); refusing to guess the PSP's message counters", rel);
+	g->seq_gen = best_gen;
+	for (size_t i = 0; i < SA_VMPCK_COUNT; i++)
+		if (best[i] > g->seqno[i])
+			g->seqno[i] = best[i];
+	return SA_OK;
+}
+
 static sa_status guest_load(const char *dir, uint32_t handle, emu_guest **out, sa_error *err)
 {
 	char rel[32];
@@ -875,6 +997,8 @@ static sa_status guest_load(const char *dir, uint32_t handle, emu_guest **out, s
 	json_object_put(o);
 	if (st == SA_OK && g->state != EMU_GUEST_DECOMMISSIONED)
 		st = guest_keys_load(dir, g, err);
+	if (st == SA_OK && g->state != EMU_GUEST_DECOMMISSIONED)
+		st = seq_load(dir, g, err);
 	if (st != SA_OK) {
 		emu_guest_free(g);
 		return st;
@@ -935,7 +1059,8 @@ static void remove_orphans(sa_emu *e, DIR *dp)
 	struct dirent *de;
 	while ((de = readdir(dp)) != NULL) {
 		uint32_t h;
-		if (!parse_handle_name(de->d_name, ".keys", &h) && !parse_handle_name(de->d_name, ".certs", &h))
+		if (!parse_handle_name(de->d_name, ".keys", &h) && !parse_handle_name(de->d_name, ".certs", &h) &&
+		    !parse_handle_name(de->d_name, ".seq", &h))
 			continue;
 		const emu_guest *g = find_loaded(e, h);
 		if (!g || g->state == EMU_GUEST_DECOMMISSIONED) {
@@ -1151,6 +1276,7 @@ static void emu_free(sa_emu *e, bool mutex)
 	OPENSSL_cleanse(e->chip_secret, sizeof(e->chip_secret));
 	if (e->lock_fd >= 0)
 		close(e->lock_fd); /* releases the flock */
+	emu_syncer_destroy(&e->syncer);
 	if (mutex)
 		pthread_mutex_destroy(&e->mu);
 	free(e->dir);
@@ -1345,6 +1471,12 @@ sa_status sa_emu_open(const char *state_dir, sa_emu **out, sa_error *err)
 	if (pthread_mutex_init(&e->mu, NULL) != 0) {
 		free(e);
 		return sa_error_set(err, SA_ERR_NOMEM, "emulator: cannot create a mutex");
+	}
+	sa_status si = emu_syncer_init(&e->syncer, err);
+	if (si != SA_OK) {
+		pthread_mutex_destroy(&e->mu);
+		free(e);
+		return si;
 	}
 	sa_status s = (e->dir = strdup(state_dir)) ? open_state(e, err)
 						   : sa_error_set(err, SA_ERR_NOMEM, "emulator: out of memory");
