@@ -13,8 +13,6 @@
  * folder configured at build time.  Exits 0 whatever the ratio; non-zero only
  * when something fails (unreadable input, a report that does not verify).
  */
-#define _GNU_SOURCE /* sched_setaffinity */
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +24,8 @@
 #include "sevattest/trust.h"
 #include "sevattest/verify.h"
 
+#include "bench_util.h"
+
 #ifndef SA_BENCH_VECTORS
 #define SA_BENCH_VECTORS "../shared/vectors"
 #endif
@@ -34,34 +34,10 @@
 #define ROUND_SECONDS 1 /* per round and side: 3 s of each in all */
 #define TARGET_RATIO 0.9
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what, const sa_error *err)
 {
 	fprintf(stderr, "bench_verify: %s: %s\n", what, err ? err->msg : "failed");
 	exit(1);
-}
-
-/* Pin this process (and so the openssl child, which inherits the mask) to one CPU. */
-static int pin_one_cpu(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
-		return -1;
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &set))
-			continue;
-		cpu_set_t one;
-		CPU_ZERO(&one);
-		CPU_SET(cpu, &one);
-		return sched_setaffinity(0, sizeof(one), &one) == 0 ? cpu : -1;
-	}
-	return -1;
 }
 
 /* One round of verification; returns the verdict's result and prints the first failure. */
@@ -83,30 +59,6 @@ static int verify_once(const uint8_t *report, size_t len, sa_trust *trust, const
 	}
 	sa_verdict_free(&v);
 	return ok;
-}
-
-/* `openssl speed -seconds N ecdsap384`: the verify/s column of the nistp384 line, or -1. */
-static double openssl_verify_per_s(int seconds)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "openssl speed -seconds %d ecdsap384 2>/dev/null", seconds);
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	char line[512];
-	double vps = -1;
-	while (fgets(line, sizeof(line), p)) {
-		/* " 384 bits ecdsa (nistp384)   0.0009s   0.0007s   1098.0   1400.1" */
-		if (!strstr(line, "384 bits ecdsa (nistp384)"))
-			continue;
-		double f[4];
-		const char *q = strchr(line, ')');
-		if (q && sscanf(q + 1, " %lfs %lfs %lf %lf", &f[0], &f[1], &f[2], &f[3]) == 4)
-			vps = f[3];
-	}
-	if (pclose(p) != 0)
-		return -1;
-	return vps;
 }
 
 int main(int argc, char **argv)
@@ -158,7 +110,7 @@ int main(int argc, char **argv)
 	sa_snp_appraisal a;
 	sa_snp_appraisal_init(&a);
 
-	int cpu = pin_one_cpu();
+	int cpu = bench_pin_one_cpu();
 
 	/* Warm up (and make sure the report verifies at all). */
 	for (int i = 0; i < 50; i++)
@@ -178,17 +130,19 @@ int main(int argc, char **argv)
 	unsigned long total = 0;
 	for (int round = 0; round < ROUNDS; round++) {
 		unsigned long n = 0;
-		double t0 = now_s(), t1 = t0;
+		double t0 = bench_now(), t1 = t0;
 		while (t1 - t0 < ROUND_SECONDS) {
 			for (int i = 0; i < 16; i++)
 				if (!verify_once(report, report_len, trust, &a, 1))
 					return 1;
 			n += 16;
-			t1 = now_s();
+			t1 = bench_now();
 		}
 		total += n;
 		double r = (double)n / (t1 - t0);
-		double o = openssl_verify_per_s(ROUND_SECONDS);
+		double sign_unused, o;
+		if (bench_openssl_ecdsap384(ROUND_SECONDS, &sign_unused, &o) != 0)
+			o = -1;
 		printf("round %d:           sevattest %.1f reports/s, openssl %.1f verify/s\n", round + 1, r, o);
 		fflush(stdout);
 		if (r > ours)
