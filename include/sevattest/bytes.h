@@ -64,6 +64,38 @@ SA_MUST_USE sa_status sa_write_bytes(sa_writer *w, const void *src, size_t n, co
 				     sa_error *err);
 SA_MUST_USE sa_status sa_write_zeros(sa_writer *w, size_t n, const char *field, sa_error *err);
 
+/*
+ * Table-driven codecs: a wire structure described once as a table of fields,
+ * walked by both decode and encode so the two directions cannot disagree.  Each
+ * field's wire offset (relative to where the walk starts) is asserted while
+ * walking; integers are little-endian; SA_FIELD_BYTES copies `size` bytes.
+ */
+typedef enum sa_field_kind {
+	SA_FIELD_U8,
+	SA_FIELD_U16,
+	SA_FIELD_U32,
+	SA_FIELD_U64,
+	SA_FIELD_BYTES,
+} sa_field_kind;
+
+typedef struct sa_field {
+	size_t off;         /* wire offset from the start of the structure */
+	size_t size;        /* the member's size (= its wire size) */
+	sa_field_kind kind;
+	size_t member;      /* offsetof in the C structure */
+	const char *name;   /* for error messages: "CHIP_ID" */
+} sa_field;
+
+/* A field of C structure `type`, member m, at wire offset off. */
+#define SA_FIELD(type, off, kind, m, name) {(off), sizeof(((type *)0)->m), (kind), offsetof(type, m), (name)}
+
+/* Decode the n fields of layout into obj; what names the structure in errors. */
+SA_MUST_USE sa_status sa_read_fields(sa_reader *r, const sa_field *layout, size_t n, void *obj, const char *what,
+				     sa_error *err);
+/* Encode obj's n fields of layout. */
+SA_MUST_USE sa_status sa_write_fields(sa_writer *w, const sa_field *layout, size_t n, const void *obj,
+				      const char *what, sa_error *err);
+
 /* Little-endian helpers for fixed arrays already bounds-checked by the caller. */
 uint64_t sa_le64(const uint8_t b[8]);
 void sa_put_le64(uint8_t b[8], uint64_t v);

@@ -169,6 +169,80 @@ sa_status sa_write_u64(sa_writer *w, uint64_t v, const char *field, sa_error *er
 	return sa_write_bytes(w, b, 8, field, err);
 }
 
+sa_status sa_read_fields(sa_reader *r, const sa_field *layout, size_t n, void *obj, const char *what,
+			     sa_error *err)
+{
+	uint8_t *base = obj;
+	size_t start = sa_reader_offset(r);
+	for (size_t i = 0; i < n; i++) {
+		const sa_field *f = &layout[i];
+		void *dst = base + f->member;
+		size_t at = sa_reader_offset(r) - start;
+		SA_ENSURE(at == f->off, err, SA_ERR_STATE, "%s layout: %s at 0x%zx, table says 0x%zx", what,
+			  f->name, at, f->off);
+		switch (f->kind) {
+		case SA_FIELD_U8: SA_TRY(sa_read_u8(r, dst, f->name, err)); break;
+		case SA_FIELD_U16: {
+			uint16_t v;
+			SA_TRY(sa_read_u16(r, &v, f->name, err));
+			memcpy(dst, &v, sizeof(v));
+			break;
+		}
+		case SA_FIELD_U32: {
+			uint32_t v;
+			SA_TRY(sa_read_u32(r, &v, f->name, err));
+			memcpy(dst, &v, sizeof(v));
+			break;
+		}
+		case SA_FIELD_U64: {
+			uint64_t v;
+			SA_TRY(sa_read_u64(r, &v, f->name, err));
+			memcpy(dst, &v, sizeof(v));
+			break;
+		}
+		case SA_FIELD_BYTES: SA_TRY(sa_read_bytes(r, dst, f->size, f->name, err)); break;
+		}
+	}
+	return SA_OK;
+}
+
+sa_status sa_write_fields(sa_writer *w, const sa_field *layout, size_t n, const void *obj, const char *what,
+			     sa_error *err)
+{
+	const uint8_t *base = obj;
+	size_t start = sa_writer_offset(w);
+	for (size_t i = 0; i < n; i++) {
+		const sa_field *f = &layout[i];
+		const void *src = base + f->member;
+		size_t at = sa_writer_offset(w) - start;
+		SA_ENSURE(at == f->off, err, SA_ERR_STATE, "%s layout: %s at 0x%zx, table says 0x%zx", what,
+			  f->name, at, f->off);
+		switch (f->kind) {
+		case SA_FIELD_U8: SA_TRY(sa_write_u8(w, *(const uint8_t *)src, f->name, err)); break;
+		case SA_FIELD_U16: {
+			uint16_t v;
+			memcpy(&v, src, sizeof(v));
+			SA_TRY(sa_write_u16(w, v, f->name, err));
+			break;
+		}
+		case SA_FIELD_U32: {
+			uint32_t v;
+			memcpy(&v, src, sizeof(v));
+			SA_TRY(sa_write_u32(w, v, f->name, err));
+			break;
+		}
+		case SA_FIELD_U64: {
+			uint64_t v;
+			memcpy(&v, src, sizeof(v));
+			SA_TRY(sa_write_u64(w, v, f->name, err));
+			break;
+		}
+		case SA_FIELD_BYTES: SA_TRY(sa_write_bytes(w, src, f->size, f->name, err)); break;
+		}
+	}
+	return SA_OK;
+}
+
 uint64_t sa_le64(const uint8_t b[8])
 {
 	uint64_t v = 0;

@@ -40,93 +40,9 @@
 
 #include "internal.h"
 
-/* ---- the table-driven codec ----------------------------------------------- */
+/* Layouts are sa_field tables walked by sa_read_fields / sa_write_fields (bytes.h). */
+#define F(type, off, kind, m, name) SA_FIELD(type, off, SA_FIELD_##kind, m, name)
 
-enum kind { K_U8, K_U16, K_U32, K_U64, K_BYTES };
-
-struct field {
-	size_t off;    /* wire offset from the start of the structure, asserted while walking */
-	size_t size;   /* the member's size (= wire size) */
-	enum kind kind;
-	size_t member; /* offsetof in the C structure */
-	const char *name;
-};
-
-#define F(type, off, kind, m, name) {off, sizeof(((type *)0)->m), kind, offsetof(type, m), name}
-
-static sa_status walk_decode(sa_reader *r, const struct field *layout, size_t n, void *obj, const char *what,
-			     sa_error *err)
-{
-	uint8_t *base = obj;
-	size_t start = sa_reader_offset(r);
-	for (size_t i = 0; i < n; i++) {
-		const struct field *f = &layout[i];
-		void *dst = base + f->member;
-		size_t at = sa_reader_offset(r) - start;
-		SA_ENSURE(at == f->off, err, SA_ERR_STATE, "%s layout: %s at 0x%zx, table says 0x%zx", what,
-			  f->name, at, f->off);
-		switch (f->kind) {
-		case K_U8: SA_TRY(sa_read_u8(r, dst, f->name, err)); break;
-		case K_U16: {
-			uint16_t v;
-			SA_TRY(sa_read_u16(r, &v, f->name, err));
-			memcpy(dst, &v, sizeof(v));
-			break;
-		}
-		case K_U32: {
-			uint32_t v;
-			SA_TRY(sa_read_u32(r, &v, f->name, err));
-			memcpy(dst, &v, sizeof(v));
-			break;
-		}
-		case K_U64: {
-			uint64_t v;
-			SA_TRY(sa_read_u64(r, &v, f->name, err));
-			memcpy(dst, &v, sizeof(v));
-			break;
-		}
-		case K_BYTES: SA_TRY(sa_read_bytes(r, dst, f->size, f->name, err)); break;
-		}
-	}
-	return SA_OK;
-}
-
-static sa_status walk_encode(sa_writer *w, const struct field *layout, size_t n, const void *obj, const char *what,
-			     sa_error *err)
-{
-	const uint8_t *base = obj;
-	size_t start = sa_writer_offset(w);
-	for (size_t i = 0; i < n; i++) {
-		const struct field *f = &layout[i];
-		const void *src = base + f->member;
-		size_t at = sa_writer_offset(w) - start;
-		SA_ENSURE(at == f->off, err, SA_ERR_STATE, "%s layout: %s at 0x%zx, table says 0x%zx", what,
-			  f->name, at, f->off);
-		switch (f->kind) {
-		case K_U8: SA_TRY(sa_write_u8(w, *(const uint8_t *)src, f->name, err)); break;
-		case K_U16: {
-			uint16_t v;
-			memcpy(&v, src, sizeof(v));
-			SA_TRY(sa_write_u16(w, v, f->name, err));
-			break;
-		}
-		case K_U32: {
-			uint32_t v;
-			memcpy(&v, src, sizeof(v));
-			SA_TRY(sa_write_u32(w, v, f->name, err));
-			break;
-		}
-		case K_U64: {
-			uint64_t v;
-			memcpy(&v, src, sizeof(v));
-			SA_TRY(sa_write_u64(w, v, f->name, err));
-			break;
-		}
-		case K_BYTES: SA_TRY(sa_write_bytes(w, src, f->size, f->name, err)); break;
-		}
-	}
-	return SA_OK;
-}
 
 /* Exactly `size` bytes, or a truncated/trailing error naming the structure. */
 static sa_status check_len_exact(const uint8_t *buf, size_t len, size_t size, const char *what, sa_error *err)
@@ -227,19 +143,19 @@ const char *sa_fw_status_name(uint32_t status)
 #define GMSG_SEQNO_LIMIT 0xFFFFFFFFu /* the guest's request seqno must stay below this */
 
 #define H(off, kind, m, name) F(sa_gmsg_hdr, off, kind, m, name)
-static const struct field hdr_layout[] = {
-	H(0x00, K_BYTES, authtag, "AUTHTAG"),
-	H(0x20, K_U64, msg_seqno, "MSG_SEQNO"),
-	H(0x28, K_BYTES, reserved_028, "reserved (0x28)"),
-	H(0x30, K_U8, algo, "ALGO"),
-	H(0x31, K_U8, hdr_version, "HDR_VERSION"),
-	H(0x32, K_U16, hdr_sz, "HDR_SZ"),
-	H(0x34, K_U8, msg_type, "MSG_TYPE"),
-	H(0x35, K_U8, msg_version, "MSG_VERSION"),
-	H(0x36, K_U16, msg_sz, "MSG_SZ"),
-	H(0x38, K_BYTES, reserved_038, "reserved (0x38)"),
-	H(0x3C, K_U8, msg_vmpck, "MSG_VMPCK"),
-	H(0x3D, K_BYTES, reserved_03d, "reserved (0x3D)"),
+static const sa_field hdr_layout[] = {
+	H(0x00, BYTES, authtag, "AUTHTAG"),
+	H(0x20, U64, msg_seqno, "MSG_SEQNO"),
+	H(0x28, BYTES, reserved_028, "reserved (0x28)"),
+	H(0x30, U8, algo, "ALGO"),
+	H(0x31, U8, hdr_version, "HDR_VERSION"),
+	H(0x32, U16, hdr_sz, "HDR_SZ"),
+	H(0x34, U8, msg_type, "MSG_TYPE"),
+	H(0x35, U8, msg_version, "MSG_VERSION"),
+	H(0x36, U16, msg_sz, "MSG_SZ"),
+	H(0x38, BYTES, reserved_038, "reserved (0x38)"),
+	H(0x3C, U8, msg_vmpck, "MSG_VMPCK"),
+	H(0x3D, BYTES, reserved_03d, "reserved (0x3D)"),
 };
 #undef H
 
@@ -255,7 +171,7 @@ sa_status sa_gmsg_hdr_decode(const uint8_t *buf, size_t len, sa_gmsg_hdr *out, s
 	memset(&h, 0, sizeof(h));
 	sa_reader r;
 	sa_reader_init(&r, buf, SA_GMSG_HDR_SIZE);
-	SA_TRY(walk_decode(&r, hdr_layout, SA_ARRAY_LEN(hdr_layout), &h, "guest message header", err));
+	SA_TRY(sa_read_fields(&r, hdr_layout, SA_ARRAY_LEN(hdr_layout), &h, "guest message header", err));
 	SA_TRY(sa_reader_expect_end(&r, "guest message header", err));
 	*out = h;
 	return SA_OK;
@@ -266,7 +182,7 @@ sa_status sa_gmsg_hdr_encode(const sa_gmsg_hdr *h, uint8_t out[SA_GMSG_HDR_SIZE]
 	SA_ENSURE(h && out, err, SA_ERR_ARG, "guest message header: no input or output");
 	sa_writer w;
 	sa_writer_init(&w, out, SA_GMSG_HDR_SIZE);
-	SA_TRY(walk_encode(&w, hdr_layout, SA_ARRAY_LEN(hdr_layout), h, "guest message header", err));
+	SA_TRY(sa_write_fields(&w, hdr_layout, SA_ARRAY_LEN(hdr_layout), h, "guest message header", err));
 	SA_ENSURE(sa_writer_offset(&w) == SA_GMSG_HDR_SIZE, err, SA_ERR_STATE,
 		  "guest message header: encoded %zu bytes", sa_writer_offset(&w));
 	return SA_OK;
@@ -658,11 +574,11 @@ sa_status sa_gmsg_psp_seal_response(sa_gmsg_psp_ctx *ctx, const sa_gmsg_hdr *req
 #define KEY_SEL_RESERVED 3u
 
 #define RQ(off, kind, m, name) F(sa_report_req, off, kind, m, name)
-static const struct field report_req_layout[] = {
-	RQ(0x00, K_BYTES, report_data, "REPORT_DATA"),
-	RQ(0x40, K_U32, vmpl, "VMPL"),
-	RQ(0x44, K_U32, key_sel, "KEY_SEL"),
-	RQ(0x48, K_BYTES, reserved, "reserved (0x48)"),
+static const sa_field report_req_layout[] = {
+	RQ(0x00, BYTES, report_data, "REPORT_DATA"),
+	RQ(0x40, U32, vmpl, "VMPL"),
+	RQ(0x44, U32, key_sel, "KEY_SEL"),
+	RQ(0x48, BYTES, reserved, "reserved (0x48)"),
 };
 #undef RQ
 
@@ -686,7 +602,7 @@ sa_status sa_report_req_decode(const uint8_t *buf, size_t len, sa_report_req *ou
 	memset(&r, 0, sizeof(r));
 	sa_reader rd;
 	sa_reader_init(&rd, buf, len);
-	SA_TRY(walk_decode(&rd, report_req_layout, SA_ARRAY_LEN(report_req_layout), &r, "MSG_REPORT_REQ", err));
+	SA_TRY(sa_read_fields(&rd, report_req_layout, SA_ARRAY_LEN(report_req_layout), &r, "MSG_REPORT_REQ", err));
 	SA_TRY(sa_reader_expect_end(&rd, "MSG_REPORT_REQ", err));
 	SA_TRY(report_req_check(&r, SA_ERR_FORMAT, err));
 	*out = r;
@@ -699,7 +615,7 @@ sa_status sa_report_req_encode(const sa_report_req *r, uint8_t out[SA_REPORT_REQ
 	SA_TRY(report_req_check(r, SA_ERR_RANGE, err));
 	sa_writer w;
 	sa_writer_init(&w, out, SA_REPORT_REQ_SIZE);
-	SA_TRY(walk_encode(&w, report_req_layout, SA_ARRAY_LEN(report_req_layout), r, "MSG_REPORT_REQ", err));
+	SA_TRY(sa_write_fields(&w, report_req_layout, SA_ARRAY_LEN(report_req_layout), r, "MSG_REPORT_REQ", err));
 	SA_ENSURE(sa_writer_offset(&w) == SA_REPORT_REQ_SIZE, err, SA_ERR_STATE, "MSG_REPORT_REQ: encoded %zu bytes",
 		  sa_writer_offset(&w));
 	return SA_OK;
@@ -707,10 +623,10 @@ sa_status sa_report_req_encode(const sa_report_req *r, uint8_t out[SA_REPORT_REQ
 
 /* The fixed 0x20-byte part; REPORT follows when REPORT_SIZE says so. */
 #define RS(off, kind, m, name) F(sa_report_rsp, off, kind, m, name)
-static const struct field report_rsp_layout[] = {
-	RS(0x00, K_U32, status, "STATUS"),
-	RS(0x04, K_U32, report_size, "REPORT_SIZE"),
-	RS(0x08, K_BYTES, reserved, "reserved (0x08)"),
+static const sa_field report_rsp_layout[] = {
+	RS(0x00, U32, status, "STATUS"),
+	RS(0x04, U32, report_size, "REPORT_SIZE"),
+	RS(0x08, BYTES, reserved, "reserved (0x08)"),
 };
 #undef RS
 
@@ -748,7 +664,7 @@ sa_status sa_report_rsp_decode(const uint8_t *buf, size_t len, sa_report_rsp *ou
 	memset(&r, 0, sizeof(r));
 	sa_reader rd;
 	sa_reader_init(&rd, buf, len);
-	SA_TRY(walk_decode(&rd, report_rsp_layout, SA_ARRAY_LEN(report_rsp_layout), &r, "MSG_REPORT_RSP", err));
+	SA_TRY(sa_read_fields(&rd, report_rsp_layout, SA_ARRAY_LEN(report_rsp_layout), &r, "MSG_REPORT_RSP", err));
 	SA_TRY(report_rsp_check_size(r.status, r.report_size, SA_ERR_FORMAT, err));
 	SA_ENSURE(sa_reader_remaining(&rd) >= r.report_size, err, SA_ERR_TRUNCATED,
 		  "MSG_REPORT_RSP: REPORT_SIZE is 0x%X but only 0x%zX bytes follow the 0x20-byte header", r.report_size,
@@ -770,7 +686,7 @@ sa_status sa_report_rsp_encode(const sa_report_rsp *r, uint8_t out[SA_REPORT_RSP
 				  "REPORT (absent with REPORT_SIZE 0)", SA_ERR_ARG, err));
 	sa_writer w;
 	sa_writer_init(&w, out, SA_REPORT_RSP_SIZE);
-	SA_TRY(walk_encode(&w, report_rsp_layout, SA_ARRAY_LEN(report_rsp_layout), r, "MSG_REPORT_RSP", err));
+	SA_TRY(sa_write_fields(&w, report_rsp_layout, SA_ARRAY_LEN(report_rsp_layout), r, "MSG_REPORT_RSP", err));
 	SA_TRY(sa_write_bytes(&w, r->report, sizeof(r->report), "REPORT", err));
 	SA_ENSURE(sa_writer_offset(&w) == SA_REPORT_RSP_SIZE, err, SA_ERR_STATE, "MSG_REPORT_RSP: encoded %zu bytes",
 		  sa_writer_offset(&w));
@@ -789,14 +705,14 @@ struct key_req_wire {
 };
 
 #define KQ(off, kind, m, name) F(struct key_req_wire, off, kind, m, name)
-static const struct field key_req_layout[] = {
-	KQ(0x00, K_U32, word0, "ROOT_KEY_SELECT/KEY_SEL"),
-	KQ(0x04, K_U32, reserved_04, "reserved (0x04)"),
-	KQ(0x08, K_U64, guest_field_select, "GUEST_FIELD_SELECT"),
-	KQ(0x10, K_U32, vmpl, "VMPL"),
-	KQ(0x14, K_U32, guest_svn, "GUEST_SVN"),
-	KQ(0x18, K_U64, tcb_version, "TCB_VERSION"),
-	KQ(0x20, K_U64, launch_mit_vector, "LAUNCH_MIT_VECTOR"), /* only in the 0x28-byte form */
+static const sa_field key_req_layout[] = {
+	KQ(0x00, U32, word0, "ROOT_KEY_SELECT/KEY_SEL"),
+	KQ(0x04, U32, reserved_04, "reserved (0x04)"),
+	KQ(0x08, U64, guest_field_select, "GUEST_FIELD_SELECT"),
+	KQ(0x10, U32, vmpl, "VMPL"),
+	KQ(0x14, U32, guest_svn, "GUEST_SVN"),
+	KQ(0x18, U64, tcb_version, "TCB_VERSION"),
+	KQ(0x20, U64, launch_mit_vector, "LAUNCH_MIT_VECTOR"), /* only in the 0x28-byte form */
 };
 #undef KQ
 
@@ -818,7 +734,7 @@ sa_status sa_key_req_decode(const uint8_t *buf, size_t len, sa_key_req *out, sa_
 	memset(&k, 0, sizeof(k));
 	sa_reader rd;
 	sa_reader_init(&rd, buf, len);
-	SA_TRY(walk_decode(&rd, key_req_layout, SA_ARRAY_LEN(key_req_layout) - (mit ? 0 : 1), &k, "MSG_KEY_REQ", err));
+	SA_TRY(sa_read_fields(&rd, key_req_layout, SA_ARRAY_LEN(key_req_layout) - (mit ? 0 : 1), &k, "MSG_KEY_REQ", err));
 	SA_TRY(sa_reader_expect_end(&rd, "MSG_KEY_REQ", err));
 	SA_ENSURE((k.word0 & KEY_REQ_WORD0_MBZ) == 0, err, SA_ERR_FORMAT,
 		  "MSG_KEY_REQ: the word at 0x00 is 0x%08X; bits 31:3 are reserved and must be zero (bit 0 "
@@ -877,7 +793,7 @@ sa_status sa_key_req_encode(const sa_key_req *r, uint8_t *out, size_t cap, size_
 	};
 	sa_writer w;
 	sa_writer_init(&w, out, size);
-	SA_TRY(walk_encode(&w, key_req_layout, SA_ARRAY_LEN(key_req_layout) - (r->has_launch_mit_vector ? 0 : 1), &k,
+	SA_TRY(sa_write_fields(&w, key_req_layout, SA_ARRAY_LEN(key_req_layout) - (r->has_launch_mit_vector ? 0 : 1), &k,
 			   "MSG_KEY_REQ", err));
 	SA_ENSURE(sa_writer_offset(&w) == size, err, SA_ERR_STATE, "MSG_KEY_REQ: encoded %zu bytes",
 		  sa_writer_offset(&w));
@@ -887,10 +803,10 @@ sa_status sa_key_req_encode(const sa_key_req *r, uint8_t *out, size_t cap, size_
 }
 
 #define KS(off, kind, m, name) F(sa_key_rsp, off, kind, m, name)
-static const struct field key_rsp_layout[] = {
-	KS(0x00, K_U32, status, "STATUS"),
-	KS(0x04, K_BYTES, reserved, "reserved (0x04)"),
-	KS(0x20, K_BYTES, derived_key, "DERIVED_KEY"),
+static const sa_field key_rsp_layout[] = {
+	KS(0x00, U32, status, "STATUS"),
+	KS(0x04, BYTES, reserved, "reserved (0x04)"),
+	KS(0x20, BYTES, derived_key, "DERIVED_KEY"),
 };
 #undef KS
 
@@ -903,7 +819,7 @@ sa_status sa_key_rsp_decode(const uint8_t *buf, size_t len, sa_key_rsp *out, sa_
 	memset(&r, 0, sizeof(r));
 	sa_reader rd;
 	sa_reader_init(&rd, buf, len);
-	sa_status st = walk_decode(&rd, key_rsp_layout, SA_ARRAY_LEN(key_rsp_layout), &r, "MSG_KEY_RSP", err);
+	sa_status st = sa_read_fields(&rd, key_rsp_layout, SA_ARRAY_LEN(key_rsp_layout), &r, "MSG_KEY_RSP", err);
 	if (st == SA_OK)
 		st = sa_reader_expect_end(&rd, "MSG_KEY_RSP", err);
 	if (st == SA_OK)
@@ -917,7 +833,7 @@ sa_status sa_key_rsp_encode(const sa_key_rsp *r, uint8_t out[SA_KEY_RSP_SIZE], s
 	SA_ENSURE(r && out, err, SA_ERR_ARG, "MSG_KEY_RSP: no input or output");
 	sa_writer w;
 	sa_writer_init(&w, out, SA_KEY_RSP_SIZE);
-	SA_TRY(walk_encode(&w, key_rsp_layout, SA_ARRAY_LEN(key_rsp_layout), r, "MSG_KEY_RSP", err));
+	SA_TRY(sa_write_fields(&w, key_rsp_layout, SA_ARRAY_LEN(key_rsp_layout), r, "MSG_KEY_RSP", err));
 	SA_ENSURE(sa_writer_offset(&w) == SA_KEY_RSP_SIZE, err, SA_ERR_STATE, "MSG_KEY_RSP: encoded %zu bytes",
 		  sa_writer_offset(&w));
 	return SA_OK;
@@ -946,10 +862,10 @@ struct cert_entry_wire {
 };
 
 #define CE(off, kind, m, name) F(struct cert_entry_wire, off, kind, m, name)
-static const struct field cert_entry_layout[] = {
-	CE(0x00, K_BYTES, guid, "GUID"),
-	CE(0x10, K_U32, offset, "OFFSET"),
-	CE(0x14, K_U32, length, "LENGTH"),
+static const sa_field cert_entry_layout[] = {
+	CE(0x00, BYTES, guid, "GUID"),
+	CE(0x10, U32, offset, "OFFSET"),
+	CE(0x14, U32, length, "LENGTH"),
 };
 #undef CE
 
@@ -981,7 +897,7 @@ sa_status sa_cert_table_decode(const uint8_t *buf, size_t len, sa_cert_table *ou
 			  "terminating entry",
 			  n, sa_reader_offset(&rd), CERT_ENTRY_SIZE, sa_reader_remaining(&rd));
 		SA_TRY(sa_read_sub(&rd, CERT_ENTRY_SIZE, &sub, "certificate table entry", err));
-		SA_TRY(walk_decode(&sub, cert_entry_layout, SA_ARRAY_LEN(cert_entry_layout), &w,
+		SA_TRY(sa_read_fields(&sub, cert_entry_layout, SA_ARRAY_LEN(cert_entry_layout), &w,
 				   "certificate table entry", err));
 		bool null_guid = sa_all_zero(w.guid, sizeof(w.guid));
 		if (null_guid && w.offset == 0 && w.length == 0)
@@ -1064,7 +980,7 @@ sa_status sa_cert_table_encode(const sa_cert_table *t, uint8_t *out, size_t cap,
 		memcpy(e.guid, t->e[i].guid, sizeof(e.guid));
 		e.offset = (uint32_t)off;
 		e.length = (uint32_t)t->e[i].len;
-		SA_TRY(walk_encode(&w, cert_entry_layout, SA_ARRAY_LEN(cert_entry_layout), &e,
+		SA_TRY(sa_write_fields(&w, cert_entry_layout, SA_ARRAY_LEN(cert_entry_layout), &e,
 				   "certificate table entry", err));
 		off += t->e[i].len;
 	}
@@ -1091,21 +1007,21 @@ const sa_cert_entry *sa_cert_table_find(const sa_cert_table *t, const uint8_t gu
 #define SECRETS_MIN_VERSION 2
 
 #define SP(off, kind, m, name) F(sa_secrets_page, off, kind, m, name)
-static const struct field secrets_layout[] = {
-	SP(0x000, K_U32, version, "VERSION"),
-	SP(0x004, K_U32, imi_en, "IMI_EN"),
-	SP(0x008, K_U32, fms, "FMS"),
-	SP(0x00C, K_BYTES, reserved_00c, "reserved (0x00C)"),
-	SP(0x010, K_BYTES, gosvw, "GOSVW"),
-	SP(0x020, K_BYTES, vmpck[0], "VMPCK0"),
-	SP(0x040, K_BYTES, vmpck[1], "VMPCK1"),
-	SP(0x060, K_BYTES, vmpck[2], "VMPCK2"),
-	SP(0x080, K_BYTES, vmpck[3], "VMPCK3"),
-	SP(0x0A0, K_BYTES, guest_os_area, "guest OS area (0x0A0)"),
-	SP(0x100, K_BYTES, vmsa_tweak_bitmap, "VMSA_TWEAK_BITMAP"),
-	SP(0x140, K_BYTES, guest_os_area2, "guest OS area (0x140)"),
-	SP(0x160, K_U32, tsc_factor, "TSC_FACTOR"),
-	SP(0x164, K_BYTES, reserved_164, "reserved (0x164)"),
+static const sa_field secrets_layout[] = {
+	SP(0x000, U32, version, "VERSION"),
+	SP(0x004, U32, imi_en, "IMI_EN"),
+	SP(0x008, U32, fms, "FMS"),
+	SP(0x00C, BYTES, reserved_00c, "reserved (0x00C)"),
+	SP(0x010, BYTES, gosvw, "GOSVW"),
+	SP(0x020, BYTES, vmpck[0], "VMPCK0"),
+	SP(0x040, BYTES, vmpck[1], "VMPCK1"),
+	SP(0x060, BYTES, vmpck[2], "VMPCK2"),
+	SP(0x080, BYTES, vmpck[3], "VMPCK3"),
+	SP(0x0A0, BYTES, guest_os_area, "guest OS area (0x0A0)"),
+	SP(0x100, BYTES, vmsa_tweak_bitmap, "VMSA_TWEAK_BITMAP"),
+	SP(0x140, BYTES, guest_os_area2, "guest OS area (0x140)"),
+	SP(0x160, U32, tsc_factor, "TSC_FACTOR"),
+	SP(0x164, BYTES, reserved_164, "reserved (0x164)"),
 };
 #undef SP
 
@@ -1122,7 +1038,7 @@ sa_status sa_secrets_page_decode(const uint8_t *buf, size_t len, sa_secrets_page
 	memset(&p, 0, sizeof(p));
 	sa_reader rd;
 	sa_reader_init(&rd, buf, len);
-	sa_status st = walk_decode(&rd, secrets_layout, SA_ARRAY_LEN(secrets_layout), &p, "secrets page", err);
+	sa_status st = sa_read_fields(&rd, secrets_layout, SA_ARRAY_LEN(secrets_layout), &p, "secrets page", err);
 	if (st == SA_OK)
 		st = sa_reader_expect_end(&rd, "secrets page", err);
 	if (st == SA_OK && p.version < SECRETS_MIN_VERSION)
@@ -1141,7 +1057,7 @@ sa_status sa_secrets_page_encode(const sa_secrets_page *p, uint8_t out[SA_SECRET
 		  "secrets page: VERSION is %u, expected %d or later", p->version, SECRETS_MIN_VERSION);
 	sa_writer w;
 	sa_writer_init(&w, out, SA_SECRETS_PAGE_SIZE);
-	sa_status st = walk_encode(&w, secrets_layout, SA_ARRAY_LEN(secrets_layout), p, "secrets page", err);
+	sa_status st = sa_write_fields(&w, secrets_layout, SA_ARRAY_LEN(secrets_layout), p, "secrets page", err);
 	if (st == SA_OK && sa_writer_offset(&w) != SA_SECRETS_PAGE_SIZE)
 		st = sa_error_set(err, SA_ERR_STATE, "secrets page: encoded %zu bytes", sa_writer_offset(&w));
 	if (st != SA_OK)

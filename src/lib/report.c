@@ -15,118 +15,53 @@
 
 #include "internal.h"
 
-enum kind { K_U8, K_U32, K_U64, K_BYTES };
+/* A report field at wire offset off; its size is the member's. */
+#define F(off, kind, m, name) SA_FIELD(sa_snp_report, off, SA_FIELD_##kind, m, name)
 
-struct field {
-	size_t off;    /* wire offset, asserted while walking */
-	size_t size;
-	enum kind kind;
-	size_t member; /* offsetof in sa_snp_report */
-	const char *name;
-};
-
-#define F(off, kind, size, m, name) {off, size, kind, offsetof(sa_snp_report, m), name}
-
-static const struct field layout[] = {
-	F(0x000, K_U32, 4, version, "VERSION"),
-	F(0x004, K_U32, 4, guest_svn, "GUEST_SVN"),
-	F(0x008, K_U64, 8, policy, "POLICY"),
-	F(0x010, K_BYTES, 16, family_id, "FAMILY_ID"),
-	F(0x020, K_BYTES, 16, image_id, "IMAGE_ID"),
-	F(0x030, K_U32, 4, vmpl, "VMPL"),
-	F(0x034, K_U32, 4, signature_algo, "SIGNATURE_ALGO"),
-	F(0x038, K_U64, 8, current_tcb, "CURRENT_TCB"),
-	F(0x040, K_U64, 8, platform_info, "PLATFORM_INFO"),
-	F(0x048, K_U32, 4, key_info, "KEY_INFO"),
-	F(0x04C, K_BYTES, 4, reserved_04c, "reserved (0x04C)"),
-	F(0x050, K_BYTES, 64, report_data, "REPORT_DATA"),
-	F(0x090, K_BYTES, 48, measurement, "MEASUREMENT"),
-	F(0x0C0, K_BYTES, 32, host_data, "HOST_DATA"),
-	F(0x0E0, K_BYTES, 48, id_key_digest, "ID_KEY_DIGEST"),
-	F(0x110, K_BYTES, 48, author_key_digest, "AUTHOR_KEY_DIGEST"),
-	F(0x140, K_BYTES, 32, report_id, "REPORT_ID"),
-	F(0x160, K_BYTES, 32, report_id_ma, "REPORT_ID_MA"),
-	F(0x180, K_U64, 8, reported_tcb, "REPORTED_TCB"),
-	F(0x188, K_U8, 1, cpuid_fam_id, "CPUID_FAM_ID"),
-	F(0x189, K_U8, 1, cpuid_mod_id, "CPUID_MOD_ID"),
-	F(0x18A, K_U8, 1, cpuid_step, "CPUID_STEP"),
-	F(0x18B, K_BYTES, 21, reserved_18b, "reserved (0x18B)"),
-	F(0x1A0, K_BYTES, 64, chip_id, "CHIP_ID"),
-	F(0x1E0, K_U64, 8, committed_tcb, "COMMITTED_TCB"),
-	F(0x1E8, K_U8, 1, current.build, "CURRENT_BUILD"),
-	F(0x1E9, K_U8, 1, current.minor, "CURRENT_MINOR"),
-	F(0x1EA, K_U8, 1, current.major, "CURRENT_MAJOR"),
-	F(0x1EB, K_U8, 1, reserved_1eb, "reserved (0x1EB)"),
-	F(0x1EC, K_U8, 1, committed.build, "COMMITTED_BUILD"),
-	F(0x1ED, K_U8, 1, committed.minor, "COMMITTED_MINOR"),
-	F(0x1EE, K_U8, 1, committed.major, "COMMITTED_MAJOR"),
-	F(0x1EF, K_U8, 1, reserved_1ef, "reserved (0x1EF)"),
-	F(0x1F0, K_U64, 8, launch_tcb, "LAUNCH_TCB"),
-	F(0x1F8, K_U64, 8, launch_mit_vector, "LAUNCH_MIT_VECTOR"),
-	F(0x200, K_U64, 8, current_mit_vector, "CURRENT_MIT_VECTOR"),
-	F(0x208, K_BYTES, 0x98, reserved_208, "reserved (0x208)"),
-	F(0x2A0, K_BYTES, 72, sig_r, "SIGNATURE.R"),
-	F(0x2E8, K_BYTES, 72, sig_s, "SIGNATURE.S"),
-	F(0x330, K_BYTES, 0x170, sig_reserved, "SIGNATURE reserved (0x330)"),
+static const sa_field layout[] = {
+	F(0x000, U32, version, "VERSION"),
+	F(0x004, U32, guest_svn, "GUEST_SVN"),
+	F(0x008, U64, policy, "POLICY"),
+	F(0x010, BYTES, family_id, "FAMILY_ID"),
+	F(0x020, BYTES, image_id, "IMAGE_ID"),
+	F(0x030, U32, vmpl, "VMPL"),
+	F(0x034, U32, signature_algo, "SIGNATURE_ALGO"),
+	F(0x038, U64, current_tcb, "CURRENT_TCB"),
+	F(0x040, U64, platform_info, "PLATFORM_INFO"),
+	F(0x048, U32, key_info, "KEY_INFO"),
+	F(0x04C, BYTES, reserved_04c, "reserved (0x04C)"),
+	F(0x050, BYTES, report_data, "REPORT_DATA"),
+	F(0x090, BYTES, measurement, "MEASUREMENT"),
+	F(0x0C0, BYTES, host_data, "HOST_DATA"),
+	F(0x0E0, BYTES, id_key_digest, "ID_KEY_DIGEST"),
+	F(0x110, BYTES, author_key_digest, "AUTHOR_KEY_DIGEST"),
+	F(0x140, BYTES, report_id, "REPORT_ID"),
+	F(0x160, BYTES, report_id_ma, "REPORT_ID_MA"),
+	F(0x180, U64, reported_tcb, "REPORTED_TCB"),
+	F(0x188, U8, cpuid_fam_id, "CPUID_FAM_ID"),
+	F(0x189, U8, cpuid_mod_id, "CPUID_MOD_ID"),
+	F(0x18A, U8, cpuid_step, "CPUID_STEP"),
+	F(0x18B, BYTES, reserved_18b, "reserved (0x18B)"),
+	F(0x1A0, BYTES, chip_id, "CHIP_ID"),
+	F(0x1E0, U64, committed_tcb, "COMMITTED_TCB"),
+	F(0x1E8, U8, current.build, "CURRENT_BUILD"),
+	F(0x1E9, U8, current.minor, "CURRENT_MINOR"),
+	F(0x1EA, U8, current.major, "CURRENT_MAJOR"),
+	F(0x1EB, U8, reserved_1eb, "reserved (0x1EB)"),
+	F(0x1EC, U8, committed.build, "COMMITTED_BUILD"),
+	F(0x1ED, U8, committed.minor, "COMMITTED_MINOR"),
+	F(0x1EE, U8, committed.major, "COMMITTED_MAJOR"),
+	F(0x1EF, U8, reserved_1ef, "reserved (0x1EF)"),
+	F(0x1F0, U64, launch_tcb, "LAUNCH_TCB"),
+	F(0x1F8, U64, launch_mit_vector, "LAUNCH_MIT_VECTOR"),
+	F(0x200, U64, current_mit_vector, "CURRENT_MIT_VECTOR"),
+	F(0x208, BYTES, reserved_208, "reserved (0x208)"),
+	F(0x2A0, BYTES, sig_r, "SIGNATURE.R"),
+	F(0x2E8, BYTES, sig_s, "SIGNATURE.S"),
+	F(0x330, BYTES, sig_reserved, "SIGNATURE reserved (0x330)"),
 };
 
 _Static_assert(sizeof(((sa_snp_report *)0)->reserved_208) == 0x2A0 - 0x208, "reserved_208 size");
-
-static sa_status walk_decode(sa_reader *r, sa_snp_report *out, sa_error *err)
-{
-	uint8_t *base = (uint8_t *)out;
-	for (size_t i = 0; i < SA_ARRAY_LEN(layout); i++) {
-		const struct field *f = &layout[i];
-		void *dst = base + f->member;
-		SA_ENSURE(sa_reader_offset(r) == f->off, err, SA_ERR_STATE, "report layout: %s at 0x%zx, table says 0x%zx",
-			  f->name, sa_reader_offset(r), f->off);
-		switch (f->kind) {
-		case K_U8: SA_TRY(sa_read_u8(r, dst, f->name, err)); break;
-		case K_U32: {
-			uint32_t v;
-			SA_TRY(sa_read_u32(r, &v, f->name, err));
-			memcpy(dst, &v, sizeof(v));
-			break;
-		}
-		case K_U64: {
-			uint64_t v;
-			SA_TRY(sa_read_u64(r, &v, f->name, err));
-			memcpy(dst, &v, sizeof(v));
-			break;
-		}
-		case K_BYTES: SA_TRY(sa_read_bytes(r, dst, f->size, f->name, err)); break;
-		}
-	}
-	return SA_OK;
-}
-
-static sa_status walk_encode(sa_writer *w, const sa_snp_report *in, sa_error *err)
-{
-	const uint8_t *base = (const uint8_t *)in;
-	for (size_t i = 0; i < SA_ARRAY_LEN(layout); i++) {
-		const struct field *f = &layout[i];
-		const void *src = base + f->member;
-		SA_ENSURE(sa_writer_offset(w) == f->off, err, SA_ERR_STATE, "report layout: %s at 0x%zx, table says 0x%zx",
-			  f->name, sa_writer_offset(w), f->off);
-		switch (f->kind) {
-		case K_U8: SA_TRY(sa_write_u8(w, *(const uint8_t *)src, f->name, err)); break;
-		case K_U32: {
-			uint32_t v;
-			memcpy(&v, src, sizeof(v));
-			SA_TRY(sa_write_u32(w, v, f->name, err));
-			break;
-		}
-		case K_U64: {
-			uint64_t v;
-			memcpy(&v, src, sizeof(v));
-			SA_TRY(sa_write_u64(w, v, f->name, err));
-			break;
-		}
-		case K_BYTES: SA_TRY(sa_write_bytes(w, src, f->size, f->name, err)); break;
-		}
-	}
-	return SA_OK;
-}
 
 sa_status sa_snp_report_decode(const uint8_t *buf, size_t len, sa_snp_report *out, sa_error *err)
 {
@@ -141,7 +76,7 @@ sa_status sa_snp_report_decode(const uint8_t *buf, size_t len, sa_snp_report *ou
 	memset(&r, 0, sizeof(r));
 	sa_reader rd;
 	sa_reader_init(&rd, buf, len);
-	SA_TRY(walk_decode(&rd, &r, err));
+	SA_TRY(sa_read_fields(&rd, layout, SA_ARRAY_LEN(layout), &r, "report", err));
 	SA_TRY(sa_reader_expect_end(&rd, "report", err));
 	SA_ENSURE(r.version >= SA_SNP_REPORT_MIN_VERSION, err, SA_ERR_UNSUPPORTED,
 		  "report: VERSION is %u, expected %d or later", r.version, SA_SNP_REPORT_MIN_VERSION);
@@ -155,7 +90,7 @@ sa_status sa_snp_report_encode(const sa_snp_report *r, uint8_t *out, size_t cap,
 		  SA_SNP_REPORT_SIZE);
 	sa_writer w;
 	sa_writer_init(&w, out, SA_SNP_REPORT_SIZE);
-	SA_TRY(walk_encode(&w, r, err));
+	SA_TRY(sa_write_fields(&w, layout, SA_ARRAY_LEN(layout), r, "report", err));
 	SA_ENSURE(sa_writer_offset(&w) == SA_SNP_REPORT_SIZE, err, SA_ERR_STATE, "report: encoded %zu bytes",
 		  sa_writer_offset(&w));
 	return SA_OK;
