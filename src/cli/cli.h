@@ -69,6 +69,16 @@ SA_MUST_USE sa_status cli_parse_input_format(const char *text, sa_input_format *
 /* A byte offset: decimal or 0x-prefixed hex, 0 .. CLI_MAX_INPUT.  option names it in errors. */
 SA_MUST_USE sa_status cli_parse_offset(const char *text, const char *option, int64_t *out, sa_error *err);
 
+/* The long name of option value val in opts ("?" if none), for messages. */
+struct option;
+const char *cli_opt_name(const struct option *opts, int val);
+
+/*
+ * An unsigned number (decimal or 0x...) from 0 to max for option --opt of verb;
+ * on error prints a usage error and returns CLI_EXIT_USAGE, else 0.
+ */
+int cli_parse_u32(const char *verb, const char *opt, const char *text, uint32_t max, uint32_t *out);
+
 /* Reset getopt/getopt_long before a verb parses its options (verbs may run after one another). */
 void cli_getopt_reset(void);
 

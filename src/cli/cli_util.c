@@ -2,6 +2,7 @@
 /* Shared command-line helpers: exit codes, error printing, reading reports in any encoding. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,4 +154,23 @@ void cli_getopt_reset(void)
 	/* glibc re-initialises completely when optind is 0. */
 	optind = 0;
 	opterr = 1;
+}
+
+const char *cli_opt_name(const struct option *opts, int val)
+{
+	for (const struct option *o = opts; o->name; o++)
+		if (o->val == val)
+			return o->name;
+	return "?";
+}
+
+int cli_parse_u32(const char *verb, const char *opt, const char *text, uint32_t max, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 0);
+	if (errno || end == text || *end || text[0] == '-' || v > max)
+		return cli_usage_error(verb, "--%s '%s': expected a number from 0 to %" PRIu32, opt, text, max);
+	*out = (uint32_t)v;
+	return 0;
 }

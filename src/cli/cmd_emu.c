@@ -155,14 +155,6 @@ static bool allowed(const char *sub, int opt)
 	return false;
 }
 
-static const char *opt_name(int opt)
-{
-	for (const struct option *o = opts; o->name; o++)
-		if (o->val == opt)
-			return o->name;
-	return "?";
-}
-
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -202,7 +194,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		if (c == '?' || c == ':')
 			return cli_usage_error(V, "%s: bad option", a->sub);
 		if (!allowed(a->sub, c))
-			return cli_usage_error(V, "%s does not take --%s", a->sub, opt_name(c));
+			return cli_usage_error(V, "%s does not take --%s", a->sub, cli_opt_name(opts, c));
 		const char *o = optarg;
 		switch (c) {
 		case O_STATE: a->state = o; break;

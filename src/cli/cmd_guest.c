@@ -127,25 +127,6 @@ static bool allowed(const char *sub, int opt)
 	return false;
 }
 
-static const char *opt_name(int opt)
-{
-	for (const struct option *o = opts; o->name; o++)
-		if (o->val == opt)
-			return o->name;
-	return "?";
-}
-
-static int parse_u32(const char *opt, const char *text, unsigned long max, uint32_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(text, &end, 0);
-	if (errno || end == text || *end || text[0] == '-' || v > max)
-		return cli_usage_error(V, "--%s '%s': expected a number from 0 to %lu", opt, text, max);
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int parse_fields(const char *text, uint64_t *out)
 {
 	static const char *const names[] = {"policy",    "image-id", "family-id",  "measurement",
@@ -195,7 +176,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		if (c == '?' || c == ':')
 			return cli_usage_error(V, "%s: bad option", a->sub);
 		if (!allowed(a->sub, c))
-			return cli_usage_error(V, "%s does not take --%s", a->sub, opt_name(c));
+			return cli_usage_error(V, "%s does not take --%s", a->sub, cli_opt_name(opts, c));
 		const char *o = optarg;
 		switch (c) {
 		case O_DATA: {
@@ -213,7 +194,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		}
 		case O_RANDOM: a->random = true; break;
-		case O_VMPL: rc = parse_u32("vmpl", o, 3, &a->vmpl); break;
+		case O_VMPL: rc = cli_parse_u32(V, "vmpl", o, 3, &a->vmpl); break;
 		case O_KEY_SEL:
 			if (!strcmp(o, "auto"))
 				a->key_sel = 0;
@@ -233,7 +214,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case O_VMPCK: {
 			uint32_t v;
-			rc = parse_u32("vmpck", o, SA_VMPCK_COUNT - 1, &v);
+			rc = cli_parse_u32(V, "vmpck", o, SA_VMPCK_COUNT - 1, &v);
 			a->g.vmpck_id = (uint8_t)v;
 			break;
 		}
@@ -247,7 +228,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return cli_usage_error(V, "--root '%s': expected vcek or vmrk", o);
 			break;
 		case O_FIELDS: rc = parse_fields(o, &a->key.guest_field_select); break;
-		case O_SVN: rc = parse_u32("svn", o, UINT32_MAX, &a->key.guest_svn); break;
+		case O_SVN: rc = cli_parse_u32(V, "svn", o, UINT32_MAX, &a->key.guest_svn); break;
 		case O_TCB: {
 			sa_tcb t;
 			if (sa_tcb_parse(o, strstr(o, "fmc") != NULL, &t, &e) != SA_OK)

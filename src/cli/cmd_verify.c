@@ -152,17 +152,6 @@ struct args {
 	const char *min_tcb, *min_cur, *min_rep, *min_com, *min_launch;
 };
 
-static int parse_uint(const char *opt, const char *text, unsigned long max, unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(text, &end, 0);
-	if (errno || end == text || *end || text[0] == '-' || v > max)
-		return cli_usage_error(V, "--%s '%s': expected a number from 0 to %lu", opt, text, max);
-	*out = v;
-	return 0;
-}
-
 static int parse_hex(const char *opt, const char *text, uint8_t *out, size_t n)
 {
 	sa_error e;
@@ -237,7 +226,7 @@ static int parse_args(int argc, char **argv, struct args *g)
 	memset(g, 0, sizeof(*g));
 	sa_snp_appraisal_init(&g->a);
 	g->offset = -1;
-	unsigned long u;
+	uint32_t u;
 	uint64_t bits;
 	sa_error e;
 	int c;
@@ -312,12 +301,12 @@ static int parse_args(int argc, char **argv, struct args *g)
 		case O_MIN_COM: g->min_com = o; break;
 		case O_MIN_LAUNCH: g->min_launch = o; break;
 		case O_MIN_SVN:
-			rc = parse_uint("min-guest-svn", o, UINT32_MAX, &u);
+			rc = cli_parse_u32(V, "min-guest-svn", o, UINT32_MAX, &u);
 			g->a.has_min_guest_svn = true;
 			g->a.min_guest_svn = (uint32_t)u;
 			break;
 		case O_MIN_BUILD:
-			rc = parse_uint("min-build", o, 255, &u);
+			rc = cli_parse_u32(V, "min-build", o, 255, &u);
 			g->a.has_min_build = true;
 			g->a.min_build = (uint8_t)u;
 			break;
@@ -327,16 +316,16 @@ static int parse_args(int argc, char **argv, struct args *g)
 			break;
 		case O_DENY_PROV: g->a.deny_provisional = true; break;
 		case O_MIN_RV:
-			rc = parse_uint("min-report-version", o, UINT32_MAX, &u);
+			rc = cli_parse_u32(V, "min-report-version", o, UINT32_MAX, &u);
 			g->a.has_min_report_version = true;
 			g->a.min_report_version = (uint32_t)u;
 			break;
 		case O_VMPL:
-			rc = parse_uint("vmpl", o, 3, &u);
+			rc = cli_parse_u32(V, "vmpl", o, 3, &u);
 			g->a.vmpl = (int)u;
 			break;
 		case O_MAX_VMPL:
-			rc = parse_uint("max-vmpl", o, 3, &u);
+			rc = cli_parse_u32(V, "max-vmpl", o, 3, &u);
 			g->a.max_vmpl = (int)u;
 			break;
 		case O_POL_DENY:
@@ -377,7 +366,7 @@ static int parse_args(int argc, char **argv, struct args *g)
 			break;
 		}
 		case O_STEPPING:
-			rc = parse_uint("stepping", o, 255, &u);
+			rc = cli_parse_u32(V, "stepping", o, 255, &u);
 			g->a.stepping = (int)u;
 			break;
 		case O_SIGNER:
