@@ -38,7 +38,7 @@ seed_corpus() {
 
 main() {
 	if [ $# -lt 2 ]; then
-		echo "usage: bash scripts/fuzz.sh TARGET SECONDS [libFuzzer flags...]  (TARGET: fuzz_report, fuzz_cert)" >&2
+		echo "usage: bash scripts/fuzz.sh TARGET SECONDS [libFuzzer flags...]  (TARGET: a file name in fuzz/ without .c)" >&2
 		return 2
 	fi
 	local target=$1 seconds=$2

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "sevattest/emu.h"
 #include "sevattest/gctx.h"
@@ -974,39 +975,57 @@ static void misuse_gets_firmware_status(void **state)
 	EXPECT_FW(sa_emu_guest_request(p.e, h, req, 0x100, resp, sizeof(resp), &resp_len, &fw, &err), SA_ERR_STATE,
 		  SA_FW_INVALID_GUEST_STATE);
 
-	/* ID blocks: the launch digest and the policy must match. */
+	/* ID blocks: signed by the ID key (and the author key), the launch digest and the policy must match. */
 	uint8_t ld[48];
 	assert_int_equal(sa_emu_guest_measurement(p.e, h, ld, &err), SA_OK);
-	uint8_t id_block[0x60] = {0}, *id_auth = calloc(1, 0x1000);
+	EVP_PKEY *id_key = EVP_EC_gen("P-384"), *author_key = EVP_EC_gen("P-384");
+	assert_non_null(id_key);
+	assert_non_null(author_key);
+	uint8_t id_block[SA_ID_BLOCK_SIZE], *id_auth = calloc(1, SA_ID_AUTH_SIZE);
 	assert_non_null(id_auth);
-	memcpy(id_block, ld, 48);
-	memset(id_block + 0x30, 0xF1, 16); /* FAMILY_ID */
-	memset(id_block + 0x40, 0x11, 16); /* IMAGE_ID */
-	id_block[0x50] = 1;                /* VERSION */
-	id_block[0x54] = 7;                /* GUEST_SVN */
-	sa_put_le64(id_block + 0x58, POLICY | 0x0137 | SA_POLICY_SINGLE_SOCKET | SA_POLICY_DEBUG);
-	id_auth[0] = 1; /* ID_KEY_ALGO */
-	id_auth[4] = 1; /* AUTH_KEY_ALGO */
-	id_auth[0x240] = 2;
-	memset(id_auth + 0x244, 0x42, 96); /* ID_KEY */
-	id_auth[0x880] = 2;
-	memset(id_auth + 0x884, 0x24, 96); /* AUTHOR_KEY */
+	sa_id_block blk;
+	sa_id_block_init(&blk, ld);
+	memset(blk.family_id, 0xF1, 16);
+	memset(blk.image_id, 0x11, 16);
+	blk.guest_svn = 7;
+	blk.policy = POLICY | 0x0137 | SA_POLICY_SINGLE_SOCKET | SA_POLICY_DEBUG;
+	sa_id_auth *auth = calloc(1, sizeof(*auth));
+	assert_non_null(auth);
+	/* Sign (a tampered copy of) blk and encode both. */
+#define SIGN_ID_BLOCK()                                                                                                \
+	do {                                                                                                           \
+		assert_int_equal(sa_id_block_encode(&blk, id_block, &err), SA_OK);                                    \
+		assert_int_equal(sa_id_auth_sign(&blk, id_key, author_key, auth, &err), SA_OK);                        \
+		assert_int_equal(sa_id_auth_encode(auth, id_auth, &err), SA_OK);                                       \
+	} while (0)
 	uint8_t hd[32] = {0};
-	id_block[0] ^= 1;
+	blk.ld[0] ^= 1;
+	SIGN_ID_BLOCK();
 	EXPECT_FW(sa_emu_launch_finish(p.e, h, id_block, id_auth, true, hd, &fw, &err), SA_ERR_VERIFY,
 		  SA_FW_BAD_MEASUREMENT);
-	id_block[0] ^= 1;
-	id_block[0x58] ^= 1;
+	blk.ld[0] ^= 1;
+	blk.policy ^= 1;
+	SIGN_ID_BLOCK();
 	EXPECT_FW(sa_emu_launch_finish(p.e, h, id_block, id_auth, true, hd, &fw, &err), SA_ERR_ARG,
 		  SA_FW_POLICY_FAILURE);
-	id_block[0x58] ^= 1;
+	blk.policy ^= 1;
+	SIGN_ID_BLOCK();
+#undef SIGN_ID_BLOCK
 	EXPECT_FW(sa_emu_launch_finish(p.e, h, id_block, NULL, false, hd, &fw, &err), SA_ERR_ARG, SA_FW_INVALID_PARAM);
 	EXPECT_FW(sa_emu_launch_finish(p.e, h, NULL, NULL, true, hd, &fw, &err), SA_ERR_ARG, SA_FW_INVALID_PARAM);
 	id_auth[0] = 2;
 	EXPECT_FW(sa_emu_launch_finish(p.e, h, id_block, id_auth, false, hd, &fw, &err), SA_ERR_ARG,
 		  SA_FW_INVALID_PARAM);
 	id_auth[0] = 1;
+	/* A tampered ID block no longer matches its signature. */
+	id_block[0x54] ^= 1;
+	EXPECT_FW(sa_emu_launch_finish(p.e, h, id_block, id_auth, true, hd, &fw, &err), SA_ERR_VERIFY,
+		  SA_FW_BAD_SIGNATURE);
+	id_block[0x54] ^= 1;
 	OK_FW(sa_emu_launch_finish(p.e, h, id_block, id_auth, true, hd, &fw, &err));
+	EVP_PKEY_free(id_key);
+	EVP_PKEY_free(author_key);
+	free(auth);
 
 	/* After finish: no more updates, no second finish. */
 	EXPECT_FW(sa_emu_launch_update(p.e, h, SA_PAGE_NORMAL, 0x1000, page, NULL, &fw, &err), SA_ERR_STATE,

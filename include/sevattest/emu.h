@@ -96,10 +96,13 @@ SA_MUST_USE sa_status sa_emu_launch_update(sa_emu *e, uint32_t handle, uint8_t p
 					   const uint8_t *page, uint8_t *out_page, uint32_t *fw_status,
 					   sa_error *err);
 /*
- * SNP_LAUNCH_FINISH: stores HOST_DATA and the ID block fields (id_block 0x60 and
- * id_auth 0x1000, or NULL).  The full ID block check is added later; until then
- * a given ID block's launch digest and policy must match (else BAD_MEASUREMENT /
- * POLICY_FAILURE) and its key digests are recorded.
+ * SNP_LAUNCH_FINISH: stores HOST_DATA and, with an ID block (id_block 0x60 and
+ * id_auth 0x1000, see idblock.h), checks it as firmware does: the ID block's
+ * signature by the ID key (and, with author_key_en, the ID key's signature by
+ * the author key) else BAD_SIGNATURE; its launch digest equals the guest's
+ * else BAD_MEASUREMENT; its policy equals the launch policy else
+ * POLICY_FAILURE.  Reports then carry ID_KEY_DIGEST, AUTHOR_KEY_DIGEST
+ * (AUTHOR_KEY_EN), FAMILY_ID, IMAGE_ID and GUEST_SVN.
  */
 SA_MUST_USE sa_status sa_emu_launch_finish(sa_emu *e, uint32_t handle, const uint8_t *id_block,
 					   const uint8_t *id_auth, bool author_key_en, const uint8_t host_data[32],

@@ -36,6 +36,8 @@ int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_emu(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
+int cmd_idblock(int argc, char **argv);
 
 /*
  * Print "sevattest <verb>: <message>" and a hint to run `sevattest help <verb>`

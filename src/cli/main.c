@@ -20,6 +20,8 @@ static const verb verbs[] = {
 	{"verify", cmd_verify, "verify an SNP attestation report: AMD chain, signature, and your policy"},
 	{"emu", cmd_emu, "run an emulated SEV-SNP platform and launch guests on it"},
 	{"guest", cmd_guest, "from inside a guest: get a report, a derived key or the host's certificates"},
+	{"measure", cmd_measure, "compute the expected launch measurement of an OVMF guest (SNP, SEV-ES, SEV)"},
+	{"idblock", cmd_idblock, "build and sign an SNP ID block and ID auth from PEM keys, or verify them"},
 };
 
 static void usage(FILE *out)

@@ -27,13 +27,18 @@
  *   taken as given: the emulator does not validate CPUID values yet, and
  *   writes nothing back.  Both are measured with zero contents.
  * - SNP_LAUNCH_FINISH: an ID block needs its ID_AUTH_INFO (and AUTHOR_KEY_EN
- *   an ID block), else INVALID_PARAM; the ID block's VERSION must be 1 and
- *   ID_KEY_ALGO (and with an author key AUTH_KEY_ALGO) 1 (ECDSA P-384), else
- *   INVALID_PARAM; its LD must equal the launch digest (BAD_MEASUREMENT) and
- *   its POLICY the launch policy (POLICY_FAILURE).  The signatures
- *   ID_BLOCK_SIG and ID_KEY_SIG are not verified yet: that comes with a later
- *   change.  ID_KEY_DIGEST and AUTHOR_KEY_DIGEST are SHA-384 of the 0x404-byte
- *   public keys.
+ *   an ID block), else INVALID_PARAM.  The ID block is checked in this order:
+ *   VERSION 1, ID_KEY_ALGO (and with an author key AUTH_KEY_ALGO) 1 (ECDSA
+ *   P-384/SHA-384), else INVALID_PARAM (as for the other bad parameters);
+ *   ID_BLOCK_SIG must verify over the 0x60 ID block bytes with ID_KEY, and
+ *   with AUTHOR_KEY_EN ID_KEY_SIG over the 0x404 ID_KEY bytes with
+ *   AUTHOR_KEY, else BAD_SIGNATURE (also when a key's CURVE is not 2 or its
+ *   point is not on P-384: the signature cannot be verified); then its LD
+ *   must equal the launch digest (BAD_MEASUREMENT) and its POLICY the launch
+ *   policy (POLICY_FAILURE).  Reserved bytes of ID_AUTH_INFO are not checked.
+ *   ID_KEY_DIGEST and AUTHOR_KEY_DIGEST are SHA-384 of the 0x404-byte public
+ *   keys as given; without AUTHOR_KEY_EN the author key is ignored and its
+ *   digest zero.
  * - Guest requests (MSG_VERSION 1; MSG_KEY_REQ also 2): the VMPCK is the
  *   header's MSG_VMPCK and belongs to the VMPL of the same number.  Message
  *   errors (header, sequence number, authentication, unknown type or
@@ -83,6 +88,8 @@
 
 #include "sevattest/bytes.h"
 #include "sevattest/crypto.h"
+#include "sevattest/encoding.h"
+#include "sevattest/idblock.h"
 #include "sevattest/snp_policy.h"
 
 #include "emu_internal.h"
@@ -90,7 +97,6 @@
 
 #define ID_BLOCK_SIZE 0x60
 #define ID_AUTH_SIZE 0x1000
-#define ECDSA_PUBKEY_SIZE 0x404
 #define EXT_CERTS_MAX (1024 * 1024)
 #define GFS_TCB_VERSION (1ull << 5)
 #define GFS_LAUNCH_MIT (1ull << 6)
@@ -616,82 +622,66 @@ sa_status sa_emu_launch_update(sa_emu *e, uint32_t handle, uint8_t page_type, ui
 	LOCKED(e, launch_update(e, handle, page_type, gpa, page, out_page, fw, err));
 }
 
-/* The fields of an ID block and its ID_AUTH_INFO that SNP_LAUNCH_FINISH uses. */
-struct id_block {
-	uint8_t ld[48];
-	uint8_t family_id[16], image_id[16];
-	uint32_t version, guest_svn;
-	uint64_t policy;
-	uint32_t id_key_algo, auth_key_algo;
-	const uint8_t *id_key, *author_key; /* the 0x404-byte public keys inside id_auth */
-};
-
 /*
- * ID_BLOCK (0x60): LD[48] FAMILY_ID[16] IMAGE_ID[16] VERSION u32 GUEST_SVN u32 POLICY u64.
- * ID_AUTH_INFO (0x1000): ID_KEY_ALGO u32, AUTH_KEY_ALGO u32, reserved to 0x40, ID_BLOCK_SIG[0x200],
- * ID_KEY[0x404] at 0x240, reserved to 0x680, ID_KEY_SIG[0x200], AUTHOR_KEY[0x404] at 0x880, reserved.
- */
-static sa_status id_block_parse(const uint8_t *block, const uint8_t *auth, struct id_block *out, sa_error *err)
-{
-	sa_reader r;
-	sa_reader_init(&r, block, ID_BLOCK_SIZE);
-	SA_TRY(sa_read_bytes(&r, out->ld, sizeof(out->ld), "ID_BLOCK.LD", err));
-	SA_TRY(sa_read_bytes(&r, out->family_id, sizeof(out->family_id), "ID_BLOCK.FAMILY_ID", err));
-	SA_TRY(sa_read_bytes(&r, out->image_id, sizeof(out->image_id), "ID_BLOCK.IMAGE_ID", err));
-	SA_TRY(sa_read_u32(&r, &out->version, "ID_BLOCK.VERSION", err));
-	SA_TRY(sa_read_u32(&r, &out->guest_svn, "ID_BLOCK.GUEST_SVN", err));
-	SA_TRY(sa_read_u64(&r, &out->policy, "ID_BLOCK.POLICY", err));
-	SA_TRY(sa_reader_expect_end(&r, "ID_BLOCK", err));
-	sa_reader a;
-	sa_reader_init(&a, auth, ID_AUTH_SIZE);
-	SA_TRY(sa_read_u32(&a, &out->id_key_algo, "ID_AUTH_INFO.ID_KEY_ALGO", err));
-	SA_TRY(sa_read_u32(&a, &out->auth_key_algo, "ID_AUTH_INFO.AUTH_KEY_ALGO", err));
-	SA_TRY(sa_read_skip(&a, 0x38 + 0x200, "ID_AUTH_INFO reserved and ID_BLOCK_SIG", err));
-	SA_TRY(sa_read_view(&a, &out->id_key, ECDSA_PUBKEY_SIZE, "ID_AUTH_INFO.ID_KEY", err));
-	SA_TRY(sa_read_skip(&a, 0x3C + 0x200, "ID_AUTH_INFO reserved and ID_KEY_SIG", err));
-	SA_TRY(sa_read_view(&a, &out->author_key, ECDSA_PUBKEY_SIZE, "ID_AUTH_INFO.AUTHOR_KEY", err));
-	SA_TRY(sa_read_skip(&a, 0x37C, "ID_AUTH_INFO reserved", err));
-	return sa_reader_expect_end(&a, "ID_AUTH_INFO", err);
-}
-
-/*
- * Check an ID block against the guest and record its fields in c.  The
- * signatures (ID_BLOCK_SIG by the ID key, ID_KEY_SIG by the author key) are
- * not verified yet; that comes with a later change.
+ * Check an ID block as firmware does and record its fields in c: the
+ * structures must decode (INVALID_PARAM), VERSION be 1 and ID_KEY_ALGO (and
+ * with an author key AUTH_KEY_ALGO) 1 (INVALID_PARAM); ID_BLOCK_SIG must
+ * verify with ID_KEY and, with AUTHOR_KEY_EN, ID_KEY_SIG with AUTHOR_KEY
+ * (BAD_SIGNATURE, also for a key that is not a P-384 point); then LD must
+ * equal the launch digest (BAD_MEASUREMENT) and POLICY the launch policy
+ * (POLICY_FAILURE).
  */
 static sa_status id_block_apply(const emu_guest *g, const uint8_t *block, const uint8_t *auth, bool author_key_en,
 				emu_guest *c, uint32_t *fw, sa_error *err)
 {
 	static const char cmd[] = "SNP_LAUNCH_FINISH";
-	struct id_block b;
-	sa_error why;
-	if (id_block_parse(block, auth, &b, &why) != SA_OK)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
-	if (b.version != 1)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: ID block VERSION is %" PRIu32 ", expected 1", cmd,
-			       b.version);
-	if (b.id_key_algo != SA_SNP_SIG_ALGO_ECDSA_P384_SHA384)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err,
-			       "%s: ID_KEY_ALGO is %" PRIu32 ", expected 1 (ECDSA P-384 with SHA-384)", cmd,
-			       b.id_key_algo);
-	if (author_key_en && b.auth_key_algo != SA_SNP_SIG_ALGO_ECDSA_P384_SHA384)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err,
-			       "%s: AUTH_KEY_ALGO is %" PRIu32 ", expected 1 (ECDSA P-384 with SHA-384)", cmd,
-			       b.auth_key_algo);
-	if (memcmp(b.ld, g->gctx.ld, sizeof(b.ld)) != 0)
-		return fw_fail(SA_FW_BAD_MEASUREMENT, fw, err, "%s: the ID block's LD differs from the launch digest",
-			       cmd);
-	if (b.policy != g->policy)
-		return fw_fail(SA_FW_POLICY_FAILURE, fw, err,
-			       "%s: the ID block's POLICY 0x%llx differs from the launch policy 0x%llx", cmd,
-			       (unsigned long long)b.policy, (unsigned long long)g->policy);
-	sa_status st = sa_sha384(b.id_key, ECDSA_PUBKEY_SIZE, c->id_key_digest, err);
-	if (st == SA_OK && author_key_en)
-		st = sa_sha384(b.author_key, ECDSA_PUBKEY_SIZE, c->author_key_digest, err);
-	if (st != SA_OK) {
+	sa_id_block b;
+	sa_id_auth *a = OPENSSL_malloc(sizeof(*a));
+	if (!a) {
 		*fw = SA_FW_HWSEV_RET_PLATFORM;
-		return st;
+		return sa_error_set(err, SA_ERR_NOMEM, "%s: out of memory", cmd);
 	}
+	sa_error why;
+	sa_status st = SA_OK;
+	if (sa_id_block_decode(block, ID_BLOCK_SIZE, &b, &why) != SA_OK ||
+	    sa_id_auth_decode(auth, ID_AUTH_SIZE, a, &why) != SA_OK)
+		st = fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
+	else if (b.version != SA_ID_BLOCK_VERSION)
+		st = fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: ID block VERSION is %" PRIu32 ", expected 1", cmd,
+			     b.version);
+	else if (a->id_key_algo != SA_ID_ALGO_ECDSA_P384_SHA384)
+		st = fw_fail(SA_FW_INVALID_PARAM, fw, err,
+			     "%s: ID_KEY_ALGO is %" PRIu32 ", expected 1 (ECDSA P-384 with SHA-384)", cmd,
+			     a->id_key_algo);
+	else if (author_key_en && a->auth_key_algo != SA_ID_ALGO_ECDSA_P384_SHA384)
+		st = fw_fail(SA_FW_INVALID_PARAM, fw, err,
+			     "%s: AUTH_KEY_ALGO is %" PRIu32 ", expected 1 (ECDSA P-384 with SHA-384)", cmd,
+			     a->auth_key_algo);
+	else if (sa_id_block_verify(block, a, &why) != SA_OK)
+		st = fw_fail(SA_FW_BAD_SIGNATURE, fw, err, "%s: %s", cmd, why.msg);
+	else if (author_key_en && sa_id_key_verify(a, &why) != SA_OK)
+		st = fw_fail(SA_FW_BAD_SIGNATURE, fw, err, "%s: %s", cmd, why.msg);
+	else if (memcmp(b.ld, g->gctx.ld, sizeof(b.ld)) != 0) {
+		char got[97], want[97];
+		sa_hex_encode(b.ld, sizeof(b.ld), got);
+		sa_hex_encode(g->gctx.ld, sizeof(g->gctx.ld), want);
+		st = fw_fail(SA_FW_BAD_MEASUREMENT, fw, err, "%s: the ID block's LD %s differs from the launch digest %s",
+			     cmd, got, want);
+	} else if (b.policy != g->policy)
+		st = fw_fail(SA_FW_POLICY_FAILURE, fw, err,
+			     "%s: the ID block's POLICY 0x%llx differs from the launch policy 0x%llx", cmd,
+			     (unsigned long long)b.policy, (unsigned long long)g->policy);
+	if (st == SA_OK) {
+		/* Digests of the keys as given (all 0x404 bytes; the codec round-trips them exactly). */
+		st = sa_ecdsa_pubkey_digest(&a->id_key, c->id_key_digest, err);
+		if (st == SA_OK && author_key_en)
+			st = sa_ecdsa_pubkey_digest(&a->author_key, c->author_key_digest, err);
+		if (st != SA_OK)
+			*fw = SA_FW_HWSEV_RET_PLATFORM;
+	}
+	OPENSSL_free(a);
+	if (st != SA_OK)
+		return st;
 	memcpy(c->family_id, b.family_id, sizeof(c->family_id));
 	memcpy(c->image_id, b.image_id, sizeof(c->image_id));
 	c->guest_svn = b.guest_svn;
