@@ -56,7 +56,7 @@ diff <(grep -v '^#' "$V/derived/sev_snp_measure_trace_snp_default.txt") "$errf" 
 E1=13810ae661ea11e2bb205621f582fee268f0367c8f97bc297b7fadef3e12002c
 expect 0 "E1 base64" -- --mode seves --vcpus=1 --vcpu-type=EPYC-v4 --ovmf="$F/ovmf_AmdSev_suffix.bin" \
 	--kernel=/dev/null --initrd=/dev/null --append="" --output-format base64
-same "$out" "$(echo "$E1" | xxd -r -p | base64 -w0)"
+same "$out" "$(python3 -c 'import base64, sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$E1")"
 
 expect 0 "S7 --json" -- --mode snp --vcpus=4 --vcpu-type=EPYC-v4 --ovmf="$F/ovmf_AmdSev_suffix.bin" \
 	--kernel=/dev/null --initrd=/dev/null --append="" --json
