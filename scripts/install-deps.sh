@@ -15,6 +15,7 @@ packages=(
 	openssl                    # bench: `openssl speed`
 	ca-certificates
 	util-linux                 # taskset
+	ovmf                       # tests: Debian's OVMF_CODE.fd, measured and launched on the emulator
 )
 for arg in "$@"; do
 	case "$arg" in

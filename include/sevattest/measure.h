@@ -120,6 +120,41 @@ typedef struct sa_measure_result {
 } sa_measure_result;
 
 /*
+ * The SNP launch as a page plan: every page QEMU + OVMF hand to
+ * SNP_LAUNCH_UPDATE, in launch order, for mode snp (mode snp:ovmf-hash: the
+ * OVMF pages only; with p->ovmf_hash the OVMF pages are left out, the seed
+ * stands for them).  sa_measure folds this plan into the launch digest and the
+ * emulated launch (`sevattest emu vm launch --ovmf`) sends it, so the two
+ * agree by construction.  In order:
+ *   1. every 4 KiB page of OVMF as NORMAL, at 4 GiB - len + offset;
+ *   2. the SEV metadata sections in table order: SNP_SEC_MEM as ZERO pages
+ *      (UNMEASURED for GCE), SNP_SECRETS as one SECRETS page, CPUID as one
+ *      CPUID page (EC2: all CPUID pages after the loop), SVSM_CAA as ZERO
+ *      pages, SNP_KERNEL_HASHES as one NORMAL page holding the hashes table
+ *      at base & 0xFFF when a kernel is given, else ZERO pages;
+ *   3. one VMSA page per vCPU (BSP at 0xFFFFFFF0, APs at the reset vector),
+ *      each named at GPA SA_VMSA_GPA, where firmware measures it.
+ * contents is the page (4096 bytes) for NORMAL and VMSA pages and NULL for
+ * ZERO, UNMEASURED, SECRETS and CPUID pages (measured with zero contents; a
+ * launcher supplies the CPUID table itself).  contents is valid only during
+ * the call.  A non-SA_OK return from fn stops the plan with that status.
+ */
+typedef sa_status (*sa_snp_page_fn)(void *ctx, uint8_t page_type, uint64_t gpa, const uint8_t *contents,
+				    sa_error *err);
+
+typedef struct sa_snp_plan_info {
+	size_t ovmf_pages;     /* the OVMF pages that open the plan (0 with p->ovmf_hash); set before the first page */
+	bool has_hashes_table; /* a kernel was given: the table in the SNP_KERNEL_HASHES page */
+	uint8_t hashes_table[SA_SEV_HASHES_TABLE_SIZE];
+	bool has_secrets;      /* the GPA of the (first) SNP_SECRETS section, from the metadata */
+	uint64_t secrets_gpa;
+} sa_snp_plan_info;
+
+/* Run the plan for p (mode snp or snp:ovmf-hash) through fn; info (may be NULL) receives what it used. */
+SA_MUST_USE sa_status sa_snp_page_plan(const sa_measure_params *p, sa_snp_page_fn fn, void *ctx,
+				       sa_snp_plan_info *info, sa_error *err);
+
+/*
  * Compute the expected measurement.  Errors name the cause, e.g. a kernel
  * given for an image without kernel-hashes support (SA_ERR_UNSUPPORTED).
  */

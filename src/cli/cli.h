@@ -10,11 +10,13 @@
 #ifndef SEVATTEST_CLI_H
 #define SEVATTEST_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "sevattest/encoding.h"
 #include "sevattest/error.h"
+#include "sevattest/measure.h"
 #include "sevattest/report.h"
 
 #define CLI_EXIT_OK 0
@@ -80,6 +82,54 @@ const char *cli_opt_name(const struct option *opts, int val);
  * on error prints a usage error and returns CLI_EXIT_USAGE, else 0.
  */
 int cli_parse_u32(const char *verb, const char *opt, const char *text, uint32_t max, uint32_t *out);
+
+/* A hexadecimal u64 (0x... or ...) for option --opt of verb; prints a usage error and returns CLI_EXIT_USAGE. */
+int cli_parse_hex_u64(const char *verb, const char *opt, const char *text, uint64_t *out);
+
+/*
+ * The guest a launch measurement describes, as options: shared by `measure`
+ * (which predicts the digest) and `emu vm launch --ovmf` (which launches it),
+ * so both read the same inputs the same way.  Options (CLI_GUEST_HELP):
+ * ovmf, vcpus, vcpu-type, vcpu-family, vcpu-model, vcpu-stepping, vcpu-sig,
+ * vmm-type, guest-features, kernel, initrd, append.
+ */
+#define CLI_GUEST_MAX_FILE (2048u * 1024u * 1024u) /* largest OVMF, kernel or initrd read */
+#define CLI_GUEST_MAX_VCPUS 1024u
+
+struct cli_guest {
+	const char *ovmf, *kernel, *initrd, *append, *vcpu_type;
+	uint32_t vcpus, family, model, stepping, sig;
+	bool have_fms[3], have_sig;
+	sa_vmm_type vmm;
+	uint64_t guest_features;
+	/* mapped read-only (sa_map_file) by cli_guest_params, released by cli_guest_free */
+	const uint8_t *ovmf_map, *kernel_map, *initrd_map;
+	size_t ovmf_len, kernel_len, initrd_len;
+};
+
+#define CLI_GUEST_HELP                                                                                             \
+	"  --vcpus N              number of vCPUs (default 1, at most 1024)\n"                                       \
+	"  --vcpu-type NAME       EPYC, EPYC-v1..v4, EPYC-Rome, EPYC-Milan, EPYC-Genoa, EPYC-Turin, ...\n"          \
+	"  --vcpu-family F --vcpu-model M --vcpu-stepping S\n"                                                       \
+	"                         the vCPU signature by number instead of by name\n"                                \
+	"  --vcpu-sig HEX         the vCPU signature (CPUID 1 EAX) itself\n"                                         \
+	"  --vmm-type TYPE        qemu (default), ec2 or gce\n"                                                      \
+	"  --guest-features HEX   SEV_FEATURES of the SNP VMSAs (default 0x1)\n"                                     \
+	"  --kernel FILE          measured direct boot: the kernel (needs OVMF kernel-hashes support)\n"            \
+	"  --initrd FILE          ... the initrd\n"                                                                  \
+	"  --append TEXT          ... the kernel command line\n"
+
+/* Defaults: 1 vCPU, VMM qemu, guest features 0x1. */
+void cli_guest_init(struct cli_guest *g);
+/* Take option --opt (its long name) with arg: 0 taken, CLI_EXIT_USAGE bad value, -1 not a guest option. */
+int cli_guest_option(const char *verb, struct cli_guest *g, const char *opt, const char *arg);
+/*
+ * Check the options together (the vCPU given one way; with VMM qemu, given at all for the modes that build
+ * VMSAs; --initrd and --append only with --kernel), map the files and fill p (mode already set).
+ * 0 or CLI_EXIT_USAGE (message printed).
+ */
+int cli_guest_params(const char *verb, struct cli_guest *g, sa_measure_params *p);
+void cli_guest_free(struct cli_guest *g);
 
 /* Reset getopt/getopt_long before a verb parses its options (verbs may run after one another). */
 void cli_getopt_reset(void);

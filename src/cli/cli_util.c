@@ -174,3 +174,137 @@ int cli_parse_u32(const char *verb, const char *opt, const char *text, uint32_t 
 	*out = (uint32_t)v;
 	return 0;
 }
+
+int cli_parse_hex_u64(const char *verb, const char *opt, const char *text, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 16);
+	if (errno || end == text || *end || text[0] == '-')
+		return cli_usage_error(verb, "--%s '%s': expected a hexadecimal number (0x... or ...)", opt, text);
+	*out = v;
+	return 0;
+}
+
+void cli_guest_init(struct cli_guest *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->vcpus = 1;
+	g->vmm = SA_VMM_QEMU;
+	g->guest_features = SA_DEFAULT_GUEST_FEATURES;
+}
+
+int cli_guest_option(const char *verb, struct cli_guest *g, const char *opt, const char *arg)
+{
+	sa_error e;
+	if (!strcmp(opt, "ovmf"))
+		g->ovmf = arg;
+	else if (!strcmp(opt, "kernel"))
+		g->kernel = arg;
+	else if (!strcmp(opt, "initrd"))
+		g->initrd = arg;
+	else if (!strcmp(opt, "append"))
+		g->append = arg;
+	else if (!strcmp(opt, "vcpu-type"))
+		g->vcpu_type = arg;
+	else if (!strcmp(opt, "vcpus"))
+		return cli_parse_u32(verb, opt, arg, CLI_GUEST_MAX_VCPUS, &g->vcpus);
+	else if (!strcmp(opt, "vcpu-family")) {
+		g->have_fms[0] = true;
+		return cli_parse_u32(verb, opt, arg, 0x10E, &g->family);
+	}
+	else if (!strcmp(opt, "vcpu-model")) {
+		g->have_fms[1] = true;
+		return cli_parse_u32(verb, opt, arg, 0xFF, &g->model);
+	}
+	else if (!strcmp(opt, "vcpu-stepping")) {
+		g->have_fms[2] = true;
+		return cli_parse_u32(verb, opt, arg, 0xF, &g->stepping);
+	}
+	else if (!strcmp(opt, "guest-features"))
+		return cli_parse_hex_u64(verb, opt, arg, &g->guest_features);
+	else if (!strcmp(opt, "vmm-type")) {
+		if (sa_vmm_type_parse(arg, &g->vmm, &e) != SA_OK)
+			return cli_usage_error(verb, "--vmm-type: %s", e.msg);
+	} else if (!strcmp(opt, "vcpu-sig")) {
+		uint64_t v = 0;
+		int rc = cli_parse_hex_u64(verb, opt, arg, &v);
+		if (rc)
+			return rc;
+		if (v > UINT32_MAX)
+			return cli_usage_error(verb, "--vcpu-sig '%s': expected at most 32 bits", arg);
+		g->sig = (uint32_t)v;
+		g->have_sig = true;
+	} else
+		return -1;
+	return 0;
+}
+
+static int map_input(const char *verb, const char *what, const char *path, const uint8_t **buf, size_t *len)
+{
+	sa_error e;
+	if (sa_map_file(path, CLI_GUEST_MAX_FILE, buf, len, &e) != SA_OK) {
+		fprintf(stderr, "sevattest %s: %s %s: %s\n", verb, what, path, e.msg);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cli_guest_params(const char *verb, struct cli_guest *g, sa_measure_params *p)
+{
+	sa_error e;
+	if (!g->ovmf)
+		return cli_usage_error(verb, "--ovmf is required");
+	bool any_fms = g->have_fms[0] || g->have_fms[1] || g->have_fms[2];
+	if (any_fms && !(g->have_fms[0] && g->have_fms[1] && g->have_fms[2]))
+		return cli_usage_error(verb, "--vcpu-family, --vcpu-model and --vcpu-stepping go together");
+	if ((g->vcpu_type != NULL) + any_fms + g->have_sig > 1)
+		return cli_usage_error(verb, "give the vCPU as one of --vcpu-type, --vcpu-family/model/stepping "
+					     "or --vcpu-sig");
+	bool needs_vcpu = (p->mode == SA_MEASURE_SNP || p->mode == SA_MEASURE_SEVES) && g->vmm == SA_VMM_QEMU;
+	if (needs_vcpu && !g->vcpu_type && !any_fms && !g->have_sig)
+		return cli_usage_error(verb, "mode %s with VMM qemu needs the vCPU: --vcpu-type, "
+					     "--vcpu-family/model/stepping or --vcpu-sig",
+				       sa_measure_mode_name(p->mode));
+	if (g->vcpu_type && sa_vcpu_sig_by_name(g->vcpu_type, &g->sig, &e) != SA_OK)
+		return cli_usage_error(verb, "--vcpu-type: %s", e.msg);
+	if (any_fms && sa_vcpu_sig(g->family, g->model, g->stepping, &g->sig, &e) != SA_OK)
+		return cli_usage_error(verb, "%s", e.msg);
+	if (g->vcpus < 1)
+		return cli_usage_error(verb, "--vcpus must be at least 1");
+	if ((g->initrd || g->append) && !g->kernel)
+		return cli_usage_error(verb, "--initrd and --append are measured only with --kernel");
+	p->vcpu_sig = g->sig;
+	p->vcpus = g->vcpus;
+	p->vmm = g->vmm;
+	p->guest_features = g->guest_features;
+	p->cmdline = g->append;
+	int rc;
+	if ((rc = map_input(verb, "--ovmf", g->ovmf, &g->ovmf_map, &g->ovmf_len)) != 0)
+		return rc;
+	p->ovmf = g->ovmf_map;
+	p->ovmf_len = g->ovmf_len;
+	if (g->kernel) {
+		if ((rc = map_input(verb, "--kernel", g->kernel, &g->kernel_map, &g->kernel_len)) != 0)
+			return rc;
+		p->kernel = g->kernel_map;
+		p->kernel_len = g->kernel_len;
+		p->has_kernel = true;
+	}
+	if (g->initrd) {
+		if ((rc = map_input(verb, "--initrd", g->initrd, &g->initrd_map, &g->initrd_len)) != 0)
+			return rc;
+		p->initrd = g->initrd_map;
+		p->initrd_len = g->initrd_len;
+	}
+	return 0;
+}
+
+void cli_guest_free(struct cli_guest *g)
+{
+	sa_unmap_file(g->ovmf_map, g->ovmf_len);
+	sa_unmap_file(g->kernel_map, g->kernel_len);
+	sa_unmap_file(g->initrd_map, g->initrd_len);
+	g->ovmf_map = g->kernel_map = g->initrd_map = NULL;
+	g->ovmf_len = g->kernel_len = g->initrd_len = 0;
+}

@@ -24,6 +24,7 @@
 #include "sevattest/emu_client.h"
 #include "sevattest/encoding.h"
 #include "sevattest/gctx.h"
+#include "sevattest/measure.h"
 #include "sevattest/product.h"
 #include "sevattest/snp_policy.h"
 #include "sevattest/tcb.h"
@@ -43,6 +44,8 @@ static const char emu_usage[] =
 	"       sevattest emu status --state DIR [--socket PATH] [--json]\n"
 	"       sevattest emu export-root --state DIR [--chain | --vek] [--vlek] [--out FILE]\n"
 	"       sevattest emu vm launch --state DIR [--policy HEX] [--host-data HEX] [--pages FILE]... [--json]\n"
+	"       sevattest emu vm launch --state DIR --ovmf FILE [--kernel FILE [--initrd FILE] [--append TEXT]]\n"
+	"                               --vcpus N --vcpu-type NAME [--vmm-type T] [--guest-features HEX] ...\n"
 	"       sevattest emu vm list --state DIR [--json]\n"
 	"       sevattest emu vm stop --state DIR HANDLE\n"
 	"\n"
@@ -62,7 +65,10 @@ static const char emu_usage[] =
 	"                unless --out\n"
 	"  vm launch     launch an SNP guest: SNP_LAUNCH_START, an SNP_LAUNCH_UPDATE per page,\n"
 	"                SNP_LAUNCH_FINISH; prints its handle, its guest channel socket (for\n"
-	"                `sevattest guest ... --backend emu:SOCKET`) and its launch digest\n"
+	"                `sevattest guest ... --backend emu:SOCKET`) and its launch digest.  With --ovmf\n"
+	"                the pages are those QEMU + OVMF launch (sa_snp_page_plan): the launch digest\n"
+	"                equals `sevattest measure --mode snp` for the same options.  The CPUID page is\n"
+	"                sent as a zero page (the emulator does not check CPUID values)\n"
 	"  vm list       the running guests\n"
 	"  vm stop       decommission guest HANDLE\n"
 	"\n"
@@ -81,6 +87,9 @@ static const char emu_usage[] =
 	"                         DATA (normal, vmsa, cpuid) a file of whole 4 KiB pages, laid at GPA,\n"
 	"                         GPA + 0x1000, ...; relative to the manifest's directory\n"
 	"  --json                 print JSON\n"
+	"  --ovmf FILE            launch this OVMF image as QEMU would (excludes --pages); the guest is\n"
+	"                         described by the options of `sevattest measure`:\n"
+	CLI_GUEST_HELP
 	"\n"
 	"The built-in test image, in launch order (its launch digest is fixed):\n"
 	"  NORMAL   0x00100000..0x00103000  four pages; page i (0..3) starts with the text\n"
@@ -96,6 +105,9 @@ static const char emu_usage[] =
 enum {
 	O_STATE = 256, O_SOCKET, O_PRODUCT, O_RSA_BITS, O_TCB, O_FOREGROUND, O_JSON, O_OUT, O_CHAIN, O_VEK, O_VLEK,
 	O_POLICY, O_HOST_DATA, O_PAGES, O_HELP,
+	/* the guest options shared with `measure` (cli_guest_option), O_OVMF..O_APPEND */
+	O_OVMF, O_VCPUS, O_VCPU_TYPE, O_FAMILY, O_MODEL, O_STEPPING, O_SIG, O_VMM, O_FEATURES, O_KERNEL, O_INITRD,
+	O_APPEND,
 };
 
 static const struct option opts[] = {
@@ -114,6 +126,18 @@ static const struct option opts[] = {
 	{"host-data", required_argument, NULL, O_HOST_DATA},
 	{"pages", required_argument, NULL, O_PAGES},
 	{"help", no_argument, NULL, O_HELP},
+	{"ovmf", required_argument, NULL, O_OVMF},
+	{"vcpus", required_argument, NULL, O_VCPUS},
+	{"vcpu-type", required_argument, NULL, O_VCPU_TYPE},
+	{"vcpu-family", required_argument, NULL, O_FAMILY},
+	{"vcpu-model", required_argument, NULL, O_MODEL},
+	{"vcpu-stepping", required_argument, NULL, O_STEPPING},
+	{"vcpu-sig", required_argument, NULL, O_SIG},
+	{"vmm-type", required_argument, NULL, O_VMM},
+	{"guest-features", required_argument, NULL, O_FEATURES},
+	{"kernel", required_argument, NULL, O_KERNEL},
+	{"initrd", required_argument, NULL, O_INITRD},
+	{"append", required_argument, NULL, O_APPEND},
 	{NULL, 0, NULL, 0},
 };
 
@@ -129,6 +153,8 @@ struct args {
 	uint64_t policy;
 	uint8_t host_data[32];
 	const char *operand; /* vm stop HANDLE */
+	bool has_guest;      /* vm launch --ovmf ...: any guest option given */
+	struct cli_guest guest;
 	char socket_buf[PATH_MAX];
 };
 
@@ -152,12 +178,15 @@ static bool allowed(const char *sub, int opt)
 	case O_HOST_DATA:
 	case O_PAGES: return strcmp(sub, "vm launch") == 0;
 	}
+	if (opt >= O_OVMF && opt <= O_APPEND)
+		return strcmp(sub, "vm launch") == 0;
 	return false;
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof(*a));
+	cli_guest_init(&a->guest);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(emu_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_EXIT_USAGE : -1;
@@ -245,6 +274,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->pages[a->n_pages++] = o;
 			break;
 		case O_HELP: fputs(emu_usage, stdout); return -1;
+		default: {
+			int rc = cli_guest_option(V, &a->guest, cli_opt_name(opts, c), o);
+			if (rc)
+				return rc < 0 ? cli_usage_error(V, "%s: bad option", a->sub) : rc;
+			a->has_guest = true;
+			break;
+		}
 		}
 	}
 	if (!strcmp(a->sub, "vm stop")) {
@@ -256,6 +292,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return cli_usage_error(V, "%s: unexpected argument '%s'", a->sub, sargv[optind]);
 	if (!a->state && !(a->socket && strcmp(a->sub, "create") && strcmp(a->sub, "start")))
 		return cli_usage_error(V, "%s: --state DIR is required", a->sub);
+	if (a->has_guest && a->n_pages)
+		return cli_usage_error(V, "vm launch: --pages and --ovmf (with its guest options) exclude each other");
+	if (a->has_guest && !a->guest.ovmf)
+		return cli_usage_error(V, "vm launch: the guest options need --ovmf FILE");
 	if (a->chain && a->vek)
 		return cli_usage_error(V, "export-root: --chain and --vek exclude each other");
 	if (!a->socket && a->state) {
@@ -625,6 +665,7 @@ struct launcher {
 	sa_emu_client *c;
 	uint32_t handle;
 	size_t pages;
+	bool refused; /* the daemon refused a page of the plan */
 };
 
 static int update(struct launcher *l, uint8_t type, uint64_t gpa, const uint8_t *page)
@@ -766,9 +807,43 @@ static int launch_manifest(struct launcher *l, const char *path)
 	return rc;
 }
 
+/* --ovmf: the SNP page plan, as QEMU + OVMF lay it out, one SNP_LAUNCH_UPDATE per page. */
+static sa_status plan_page(void *ctx, uint8_t type, uint64_t gpa, const uint8_t *contents, sa_error *err)
+{
+	static const uint8_t zero_page[SA_PAGE_SIZE]; /* the CPUID page: contents needed, measured as zero */
+	struct launcher *l = ctx;
+	if (type == SA_PAGE_CPUID && !contents)
+		contents = zero_page;
+	uint32_t fw;
+	sa_error why;
+	if (sa_emu_client_launch_update(l->c, l->handle, type, gpa, contents, &fw, &why) != SA_OK) {
+		l->refused = true;
+		return sa_error_set(err, why.code, "%s page at GPA 0x%" PRIx64 ": %s", sa_page_type_name(type), gpa,
+				    why.msg);
+	}
+	l->pages++;
+	return SA_OK;
+}
+
+static int launch_ovmf(struct launcher *l, struct cli_guest *g)
+{
+	sa_measure_params p;
+	memset(&p, 0, sizeof(p));
+	p.mode = SA_MEASURE_SNP;
+	int rc = cli_guest_params(V, g, &p);
+	if (rc)
+		return rc;
+	sa_error err;
+	if (sa_snp_page_plan(&p, plan_page, l, NULL, &err) != SA_OK) {
+		fprintf(stderr, "sevattest %s: vm launch: %s\n", V, err.msg);
+		return err.code == SA_ERR_UNSUPPORTED || l->refused ? CLI_EXIT_REJECTED : CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static void hexstr(const uint8_t *p, size_t n, char *out) { sa_hex_encode(p, n, out); }
 
-static int do_vm_launch(const struct args *a)
+static int do_vm_launch(struct args *a)
 {
 	struct launcher l = {0};
 	sa_error err;
@@ -781,7 +856,9 @@ static int do_vm_launch(const struct args *a)
 		rc = refused(&err);
 		goto out;
 	}
-	if (a->n_pages == 0)
+	if (a->has_guest)
+		rc = launch_ovmf(&l, &a->guest);
+	else if (a->n_pages == 0)
 		rc = launch_builtin(&l);
 	for (size_t i = 0; !rc && i < a->n_pages; i++)
 		rc = launch_manifest(&l, a->pages[i]);
@@ -905,8 +982,11 @@ int cmd_emu(int argc, char **argv)
 		return do_status(&a);
 	if (!strcmp(a.sub, "export-root"))
 		return do_export(&a);
-	if (!strcmp(a.sub, "vm launch"))
-		return do_vm_launch(&a);
+	if (!strcmp(a.sub, "vm launch")) {
+		rc = do_vm_launch(&a);
+		cli_guest_free(&a.guest);
+		return rc;
+	}
 	if (!strcmp(a.sub, "vm list"))
 		return do_vm_list(&a);
 	return do_vm_stop(&a);

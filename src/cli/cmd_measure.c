@@ -2,7 +2,8 @@
 /*
  * sevattest measure: the expected launch measurement of an OVMF guest (SNP
  * MEASUREMENT, or the SEV / SEV-ES launch digest).  Thin over sa_measure;
- * the work here is reading files and printing.
+ * the work here is printing (the inputs: struct cli_guest, shared with
+ * `emu vm launch --ovmf`, which maps them read-only).
  *
  * Exit: 0 printed; 1 the inputs were read but cannot be measured as asked
  * (e.g. a kernel given for an OVMF without kernel-hashes support, vector N8);
@@ -22,9 +23,6 @@
 
 static const char *const V = "measure";
 
-/* Largest OVMF image, kernel or initrd read (OVMF must also fit below 4 GiB). */
-#define MEASURE_MAX_FILE (2048u * 1024u * 1024u)
-
 static void usage(FILE *f)
 {
 	fputs("usage: sevattest measure --mode MODE --ovmf FILE [options]\n"
@@ -36,16 +34,7 @@ static void usage(FILE *f)
 	      "  --mode MODE            snp (48-byte SNP MEASUREMENT), snp:ovmf-hash (the digest of the OVMF\n"
 	      "                         pages alone, for --snp-ovmf-hash), seves or sev (32-byte SHA-256)\n"
 	      "  --ovmf FILE            the OVMF image (OVMF.fd), mapped to end at 4 GiB\n"
-	      "  --vcpus N              number of vCPUs (snp, seves; default 1)\n"
-	      "  --vcpu-type NAME       EPYC, EPYC-v1..v4, EPYC-Rome, EPYC-Milan, EPYC-Genoa, EPYC-Turin, ...\n"
-	      "  --vcpu-family F --vcpu-model M --vcpu-stepping S\n"
-	      "                         the vCPU signature by number instead of by name\n"
-	      "  --vcpu-sig HEX         the vCPU signature (CPUID 1 EAX) itself\n"
-	      "  --vmm-type TYPE        qemu (default), ec2 or gce\n"
-	      "  --guest-features HEX   SEV_FEATURES of the SNP VMSAs (default 0x1)\n"
-	      "  --kernel FILE          measured direct boot: the kernel (needs OVMF kernel-hashes support)\n"
-	      "  --initrd FILE          ... the initrd\n"
-	      "  --append TEXT          ... the kernel command line\n"
+	      CLI_GUEST_HELP
 	      "  --snp-ovmf-hash HEX    start from this snp:ovmf-hash value instead of hashing OVMF's pages\n"
 	      "  --output-format FMT    hex (default) or base64\n"
 	      "  --json                 print JSON with the intermediate values\n"
@@ -107,88 +96,26 @@ static void trace_page(void *ctx, size_t index, uint8_t page_type, uint64_t gpa,
 		sa_hex_encode(ld_after, 48, ld));
 }
 
-static int parse_hex_u64(const char *opt, const char *text, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 16);
-	if (errno || end == text || *end || text[0] == '-')
-		return cli_usage_error(V, "--%s '%s': expected a hexadecimal number (0x... or ...)", opt, text);
-	*out = v;
-	return 0;
-}
-
-typedef struct files {
-	uint8_t *ovmf, *kernel, *initrd;
-} files;
-
-static int read_input(const char *what, const char *path, uint8_t **buf, size_t *len)
-{
-	sa_error e;
-	if (sa_read_file(path, MEASURE_MAX_FILE, buf, len, &e) != SA_OK) {
-		fprintf(stderr, "sevattest %s: %s %s: %s\n", V, what, path, e.msg);
-		return CLI_EXIT_USAGE;
-	}
-	return 0;
-}
-
 static void print_json_hex(const char *key, const uint8_t *b, size_t n, bool comma)
 {
 	char hex[2 * SA_SEV_HASHES_TABLE_SIZE + 1];
 	printf("  \"%s\": \"%s\"%s\n", key, sa_hex_encode(b, n, hex), comma ? "," : "");
 }
 
-static int run(int argc, char **argv, files *fl)
+static int run(int argc, char **argv, struct cli_guest *g)
 {
 	sa_measure_params p;
 	memset(&p, 0, sizeof(p));
-	p.vcpus = 1;
-	p.vmm = SA_VMM_QEMU;
-	p.guest_features = SA_DEFAULT_GUEST_FEATURES;
-	const char *mode = NULL, *ovmf = NULL, *type = NULL, *kernel = NULL, *initrd = NULL, *outfmt = "hex";
-	uint32_t family = 0, model = 0, stepping = 0, vcpus = 1, sig = 0;
-	bool have_fms[3] = {false, false, false}, have_sig = false, json = false, verbose = false;
+	const char *mode = NULL, *outfmt = "hex";
+	bool json = false, verbose = false;
 	uint8_t seed[48];
 	sa_error e;
 	int c, rc;
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		const char *o = optarg;
-		rc = 0;
 		switch (c) {
 		case O_MODE: mode = o; break;
-		case O_OVMF: ovmf = o; break;
-		case O_VCPUS: rc = cli_parse_u32(V, "vcpus", o, 1024, &vcpus); break;
-		case O_VCPU_TYPE: type = o; break;
-		case O_FAMILY:
-			rc = cli_parse_u32(V, "vcpu-family", o, 0x10E, &family);
-			have_fms[0] = true;
-			break;
-		case O_MODEL:
-			rc = cli_parse_u32(V, "vcpu-model", o, 0xFF, &model);
-			have_fms[1] = true;
-			break;
-		case O_STEPPING:
-			rc = cli_parse_u32(V, "vcpu-stepping", o, 0xF, &stepping);
-			have_fms[2] = true;
-			break;
-		case O_SIG: {
-			uint64_t v = 0;
-			rc = parse_hex_u64("vcpu-sig", o, &v);
-			if (!rc && v > UINT32_MAX)
-				rc = cli_usage_error(V, "--vcpu-sig '%s': expected at most 32 bits", o);
-			sig = (uint32_t)v;
-			have_sig = true;
-			break;
-		}
-		case O_VMM:
-			if (sa_vmm_type_parse(o, &p.vmm, &e) != SA_OK)
-				return cli_usage_error(V, "--vmm-type: %s", e.msg);
-			break;
-		case O_FEATURES: rc = parse_hex_u64("guest-features", o, &p.guest_features); break;
-		case O_KERNEL: kernel = o; break;
-		case O_INITRD: initrd = o; break;
-		case O_APPEND: p.cmdline = o; break;
 		case O_OVMF_HASH:
 			if (sa_hex_decode_exact(o, strlen(o), seed, sizeof(seed), "--snp-ovmf-hash", &e) != SA_OK)
 				return cli_usage_error(V, "%s", e.msg);
@@ -198,10 +125,14 @@ static int run(int argc, char **argv, files *fl)
 		case O_JSON: json = true; break;
 		case O_VERBOSE: verbose = true; break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
-		default: return cli_usage_error(V, "unknown option");
+		default:
+			/* --ovmf, the vCPU, VMM and direct-boot options: shared with `emu vm launch` */
+			rc = c >= O_OVMF && c <= O_APPEND ? cli_guest_option(V, g, cli_opt_name(opts, c), o) : -1;
+			if (rc < 0)
+				return cli_usage_error(V, "unknown option");
+			if (rc)
+				return rc;
 		}
-		if (rc)
-			return rc;
 	}
 	if (optind < argc)
 		return cli_usage_error(V, "unexpected argument '%s'", argv[optind]);
@@ -209,49 +140,14 @@ static int run(int argc, char **argv, files *fl)
 		return cli_usage_error(V, "--mode is required (snp, snp:ovmf-hash, seves or sev)");
 	if (sa_measure_mode_parse(mode, &p.mode, &e) != SA_OK)
 		return cli_usage_error(V, "--mode: %s", e.msg);
-	if (!ovmf)
+	if (!g->ovmf)
 		return cli_usage_error(V, "--ovmf is required");
 	if (strcmp(outfmt, "hex") != 0 && strcmp(outfmt, "base64") != 0)
 		return cli_usage_error(V, "--output-format '%s': expected hex or base64", outfmt);
-	bool any_fms = have_fms[0] || have_fms[1] || have_fms[2];
-	if (any_fms && !(have_fms[0] && have_fms[1] && have_fms[2]))
-		return cli_usage_error(V, "--vcpu-family, --vcpu-model and --vcpu-stepping go together");
-	if ((type != NULL) + any_fms + have_sig > 1)
-		return cli_usage_error(V, "give the vCPU as one of --vcpu-type, --vcpu-family/model/stepping or --vcpu-sig");
-	bool needs_vcpu = (p.mode == SA_MEASURE_SNP || p.mode == SA_MEASURE_SEVES) && p.vmm == SA_VMM_QEMU;
-	if (needs_vcpu && !type && !any_fms && !have_sig)
-		return cli_usage_error(V, "mode %s with VMM qemu needs the vCPU: --vcpu-type, --vcpu-family/model/stepping "
-					  "or --vcpu-sig",
-				       mode);
-	if (type && sa_vcpu_sig_by_name(type, &sig, &e) != SA_OK)
-		return cli_usage_error(V, "--vcpu-type: %s", e.msg);
-	if (any_fms && sa_vcpu_sig(family, model, stepping, &sig, &e) != SA_OK)
-		return cli_usage_error(V, "%s", e.msg);
-	p.vcpu_sig = sig;
-	if (vcpus < 1)
-		return cli_usage_error(V, "--vcpus must be at least 1");
-	p.vcpus = vcpus;
-	if ((initrd || p.cmdline) && !kernel)
-		return cli_usage_error(V, "--initrd and --append are measured only with --kernel");
 	if (p.ovmf_hash && p.mode != SA_MEASURE_SNP)
 		return cli_usage_error(V, "--snp-ovmf-hash applies to --mode snp only");
-
-	size_t len;
-	if ((rc = read_input("--ovmf", ovmf, &fl->ovmf, &len)) != 0)
+	if ((rc = cli_guest_params(V, g, &p)) != 0)
 		return rc;
-	p.ovmf = fl->ovmf;
-	p.ovmf_len = len;
-	if (kernel) {
-		if ((rc = read_input("--kernel", kernel, &fl->kernel, &p.kernel_len)) != 0)
-			return rc;
-		p.kernel = fl->kernel;
-		p.has_kernel = true;
-	}
-	if (initrd) {
-		if ((rc = read_input("--initrd", initrd, &fl->initrd, &p.initrd_len)) != 0)
-			return rc;
-		p.initrd = fl->initrd;
-	}
 	if (verbose) {
 		p.trace = trace_page;
 		p.trace_ctx = stderr;
@@ -300,10 +196,9 @@ static int run(int argc, char **argv, files *fl)
 
 int cmd_measure(int argc, char **argv)
 {
-	files fl = {NULL, NULL, NULL};
-	int rc = run(argc, argv, &fl);
-	free(fl.ovmf);
-	free(fl.kernel);
-	free(fl.initrd);
+	struct cli_guest g;
+	cli_guest_init(&g);
+	int rc = run(argc, argv, &g);
+	cli_guest_free(&g);
 	return rc;
 }

@@ -2,15 +2,9 @@
 /*
  * Expected launch measurements for SEV, SEV-ES and SEV-SNP guests booted with
  * OVMF (optionally with QEMU's measured direct boot of kernel, initrd and
- * command line).  The SNP digest is the firmware's PAGE_INFO chain (sa_gctx):
- *   1. every 4 KiB page of OVMF as NORMAL, at 4 GiB - len + offset
- *      (or, instead, a precomputed seed: mode snp:ovmf-hash gives it);
- *   2. the SEV metadata sections in table order: SNP_SEC_MEM as ZERO pages
- *      (UNMEASURED for GCE), SNP_SECRETS as one SECRETS page, CPUID as one
- *      CPUID page (EC2: all CPUID pages after the loop), SVSM_CAA as ZERO
- *      pages, SNP_KERNEL_HASHES as one NORMAL page holding the hashes table
- *      at base & 0xFFF when a kernel is given, else ZERO pages;
- *   3. one VMSA page per vCPU (BSP at 0xFFFFFFF0, APs at the reset vector).
+ * command line).  The SNP digest is the firmware's PAGE_INFO chain (sa_gctx)
+ * over the page plan (sa_snp_page_plan, measure.h), the one place the SNP
+ * page layout lives.
  * SEV and SEV-ES hash OVMF ‖ hashes table [‖ VMSAs] with SHA-256.
  */
 #include <string.h>
@@ -159,36 +153,23 @@ static sa_status hasher_final(hasher *h, uint8_t *out, sa_error *err)
 	return SA_OK;
 }
 
-typedef struct snp_run {
-	const sa_measure_params *p;
-	sa_gctx g;
-	size_t pages;
-} snp_run;
-
-static sa_status fold(snp_run *s, uint8_t type, uint64_t gpa, const uint8_t contents[48], sa_error *err)
-{
-	SA_TRY(sa_gctx_update_digest(&s->g, type, gpa, contents, err));
-	if (s->p->trace)
-		s->p->trace(s->p->trace_ctx, s->pages, type, gpa, contents, s->g.ld);
-	s->pages++;
-	return SA_OK;
-}
-
 static const uint8_t zero48[48];
 
-/* Fold size/4096 pages of type starting at gpa (a ZERO, UNMEASURED, ... run). */
-static sa_status fold_run(snp_run *s, uint8_t type, const sa_ovmf_section *sec, sa_error *err)
+/* Emit size/4096 pages of type starting at the section's GPA (a ZERO, UNMEASURED, ... run). */
+static sa_status plan_run(sa_snp_page_fn fn, void *ctx, uint8_t type, const sa_ovmf_section *sec, sa_error *err)
 {
 	SA_ENSURE(sec->size % SA_PAGE_SIZE == 0 && sec->gpa % SA_PAGE_SIZE == 0, err, SA_ERR_FORMAT,
 		  "OVMF SEV metadata %s section at GPA 0x%x: size 0x%x, expected a 4 KiB aligned GPA and size",
 		  sa_ovmf_section_type_name(sec->type), sec->gpa, sec->size);
 	for (uint64_t off = 0; off < sec->size; off += SA_PAGE_SIZE)
-		SA_TRY(fold(s, type, (uint64_t)sec->gpa + off, zero48, err));
+		SA_TRY(fn(ctx, type, (uint64_t)sec->gpa + off, NULL, err));
 	return SA_OK;
 }
 
-static sa_status fold_hashes_page(snp_run *s, const sa_ovmf *o, const sa_ovmf_section *sec,
-				  const uint8_t table[SA_SEV_HASHES_TABLE_SIZE], hasher *h, sa_error *err)
+/* The kernel hashes page: zeros with the table at hashes_table_base & 0xFFF. */
+static sa_status build_hashes_page(const sa_ovmf *o, const sa_ovmf_section *sec,
+				   const uint8_t table[SA_SEV_HASHES_TABLE_SIZE], uint8_t page[SA_PAGE_SIZE],
+				   sa_error *err)
 {
 	SA_ENSURE(o->has_hashes_table, err, SA_ERR_UNSUPPORTED,
 		  "Kernel specified but OVMF has no kernel hashes table entry (GUID 7255371f-3a3b-4b04-927b-1da6efa8d454)");
@@ -199,16 +180,12 @@ static sa_status fold_hashes_page(snp_run *s, const sa_ovmf *o, const sa_ovmf_se
 	SA_ENSURE(off <= SA_PAGE_SIZE - SA_SEV_HASHES_TABLE_SIZE, err, SA_ERR_RANGE,
 		  "OVMF kernel hashes table base 0x%x: the %d-byte table would cross its page", o->hashes_table_base,
 		  SA_SEV_HASHES_TABLE_SIZE);
-	uint8_t page[SA_PAGE_SIZE];
 	sa_writer w;
-	sa_writer_init(&w, page, sizeof(page));
+	sa_writer_init(&w, page, SA_PAGE_SIZE);
 	SA_TRY(sa_write_zeros(&w, off, "kernel hashes page (before the table)", err));
 	SA_TRY(sa_write_bytes(&w, table, SA_SEV_HASHES_TABLE_SIZE, "kernel hashes table", err));
-	SA_TRY(sa_write_zeros(&w, sizeof(page) - sa_writer_offset(&w), "kernel hashes page (after the table)", err));
-	uint8_t contents[48];
-	SA_TRY(hasher_update(h, page, sizeof(page), err));
-	SA_TRY(hasher_final(h, contents, err));
-	return fold(s, SA_PAGE_NORMAL, sec->gpa, contents, err);
+	SA_TRY(sa_write_zeros(&w, SA_PAGE_SIZE - sa_writer_offset(&w), "kernel hashes page (after the table)", err));
+	return SA_OK;
 }
 
 static sa_status check_vcpus(const sa_measure_params *p, const sa_ovmf *o, sa_error *err)
@@ -222,42 +199,40 @@ static sa_status check_vcpus(const sa_measure_params *p, const sa_ovmf *o, sa_er
 	return SA_OK;
 }
 
-/* VMSA pages: BSP and (for more than one vCPU) AP, with their SHA-384 in out. */
+/* VMSA pages: BSP and (for more than one vCPU) AP. */
 static sa_status build_vmsas(const sa_measure_params *p, const sa_ovmf *o, uint64_t features,
-			     uint8_t bsp[SA_VMSA_SIZE], uint8_t ap[SA_VMSA_SIZE], sa_measure_result *out, sa_error *err)
+			     uint8_t bsp[SA_VMSA_SIZE], uint8_t ap[SA_VMSA_SIZE], sa_error *err)
 {
 	SA_TRY(sa_vmsa_build(p->vmm, SA_BSP_EIP, p->vcpu_sig, features, bsp, err));
-	SA_TRY(sa_sha384(bsp, SA_VMSA_SIZE, out->bsp_vmsa_sha384, err));
-	out->has_bsp_vmsa = true;
-	if (p->vcpus > 1) {
+	if (p->vcpus > 1)
 		SA_TRY(sa_vmsa_build(p->vmm, o->sev_es_reset_eip, p->vcpu_sig, features, ap, err));
-		SA_TRY(sa_sha384(ap, SA_VMSA_SIZE, out->ap_vmsa_sha384, err));
-		out->has_ap_vmsa = true;
-	}
 	return SA_OK;
 }
 
-static sa_status measure_snp(const sa_measure_params *p, const sa_ovmf *o, hasher *h, sa_measure_result *out,
-			     sa_error *err)
+/* The parameter checks every mode shares. */
+static sa_status check_params(const sa_measure_params *p, sa_error *err)
 {
-	snp_run s = {.p = p, .pages = 0};
-	sa_gctx_init(&s.g, p->ovmf_hash);
-	if (!p->ovmf_hash) {
-		uint8_t contents[48];
-		for (size_t off = 0; off < o->len; off += SA_PAGE_SIZE) {
-			SA_TRY(hasher_update(h, o->data + off, SA_PAGE_SIZE, err));
-			SA_TRY(hasher_final(h, contents, err));
-			SA_TRY(fold(&s, SA_PAGE_NORMAL, o->gpa + off, contents, err));
-		}
-	}
-	memcpy(out->ovmf_hash, s.g.ld, 48);
-	out->has_ovmf_hash = true;
-	if (p->mode == SA_MEASURE_SNP_OVMF_HASH) {
-		memcpy(out->digest, s.g.ld, 48);
-		out->digest_len = 48;
-		out->pages = s.pages;
+	SA_ENSURE(p->mode == SA_MEASURE_SNP || p->mode == SA_MEASURE_SNP_OVMF_HASH || p->mode == SA_MEASURE_SEVES ||
+			  p->mode == SA_MEASURE_SEV,
+		  err, SA_ERR_ARG, "measure: mode %d, expected snp, snp:ovmf-hash, seves or sev", (int)p->mode);
+	SA_ENSURE(p->vmm == SA_VMM_QEMU || p->vmm == SA_VMM_EC2 || p->vmm == SA_VMM_GCE, err, SA_ERR_ARG,
+		  "measure: VMM type %d, expected qemu, ec2 or gce", (int)p->vmm);
+	SA_ENSURE(!p->ovmf_hash || p->mode == SA_MEASURE_SNP, err, SA_ERR_ARG,
+		  "measure: a precomputed OVMF hash applies to mode snp only, not %s", sa_measure_mode_name(p->mode));
+	SA_ENSURE(p->has_kernel || (!p->initrd && !p->cmdline), err, SA_ERR_ARG,
+		  "measure: an initrd or command line is measured only with a kernel");
+	SA_ENSURE(!p->has_kernel || p->kernel || p->kernel_len == 0, err, SA_ERR_ARG, "measure: missing kernel data");
+	return SA_OK;
+}
+
+static sa_status snp_plan(const sa_measure_params *p, const sa_ovmf *o, sa_snp_page_fn fn, void *ctx,
+			  sa_snp_plan_info *info, sa_error *err)
+{
+	if (!p->ovmf_hash)
+		for (size_t off = 0; off < o->len; off += SA_PAGE_SIZE)
+			SA_TRY(fn(ctx, SA_PAGE_NORMAL, o->gpa + off, o->data + off, err));
+	if (p->mode == SA_MEASURE_SNP_OVMF_HASH)
 		return SA_OK;
-	}
 	SA_ENSURE(o->has_metadata, err, SA_ERR_UNSUPPORTED,
 		  "OVMF has no SEV metadata (GUID dc886566-984a-4798-a75e-5585a7bf67cc): it does not support SEV-SNP");
 	SA_TRY(check_vcpus(p, o, err));
@@ -268,26 +243,35 @@ static sa_status measure_snp(const sa_measure_params *p, const sa_ovmf *o, hashe
 		  "Kernel specified but OVMF metadata doesn't include SNP_KERNEL_HASHES section");
 	if (p->has_kernel) {
 		SA_TRY(sa_sev_hashes_table(p->kernel, p->kernel_len, p->initrd, p->initrd_len, p->cmdline,
-					   out->hashes_table, err));
-		out->has_hashes_table = true;
+					   info->hashes_table, err));
+		info->has_hashes_table = true;
 	}
+	uint8_t page[SA_PAGE_SIZE];
 	for (size_t i = 0; i < o->n_sections; i++) {
 		const sa_ovmf_section *sec = &o->sections[i];
 		switch (sec->type) {
 		case SA_OVMF_SNP_SEC_MEM:
-			SA_TRY(fold_run(&s, p->vmm == SA_VMM_GCE ? SA_PAGE_UNMEASURED : SA_PAGE_ZERO, sec, err));
+			SA_TRY(plan_run(fn, ctx, p->vmm == SA_VMM_GCE ? SA_PAGE_UNMEASURED : SA_PAGE_ZERO, sec, err));
 			break;
-		case SA_OVMF_SNP_SECRETS: SA_TRY(fold(&s, SA_PAGE_SECRETS, sec->gpa, zero48, err)); break;
+		case SA_OVMF_SNP_SECRETS:
+			if (!info->has_secrets) {
+				info->has_secrets = true;
+				info->secrets_gpa = sec->gpa;
+			}
+			SA_TRY(fn(ctx, SA_PAGE_SECRETS, sec->gpa, NULL, err));
+			break;
 		case SA_OVMF_CPUID:
 			if (p->vmm != SA_VMM_EC2)
-				SA_TRY(fold(&s, SA_PAGE_CPUID, sec->gpa, zero48, err));
+				SA_TRY(fn(ctx, SA_PAGE_CPUID, sec->gpa, NULL, err));
 			break;
-		case SA_OVMF_SVSM_CAA: SA_TRY(fold_run(&s, SA_PAGE_ZERO, sec, err)); break;
+		case SA_OVMF_SVSM_CAA: SA_TRY(plan_run(fn, ctx, SA_PAGE_ZERO, sec, err)); break;
 		case SA_OVMF_SNP_KERNEL_HASHES:
-			if (p->has_kernel)
-				SA_TRY(fold_hashes_page(&s, o, sec, out->hashes_table, h, err));
-			else
-				SA_TRY(fold_run(&s, SA_PAGE_ZERO, sec, err));
+			if (!p->has_kernel) {
+				SA_TRY(plan_run(fn, ctx, SA_PAGE_ZERO, sec, err));
+				break;
+			}
+			SA_TRY(build_hashes_page(o, sec, info->hashes_table, page, err));
+			SA_TRY(fn(ctx, SA_PAGE_NORMAL, sec->gpa, page, err));
 			break;
 		default:
 			return sa_error_set(err, SA_ERR_UNSUPPORTED, "OVMF SEV metadata section type 0x%x is unknown",
@@ -297,11 +281,84 @@ static sa_status measure_snp(const sa_measure_params *p, const sa_ovmf *o, hashe
 	if (p->vmm == SA_VMM_EC2) /* EC2 measures the CPUID pages after all other sections */
 		for (size_t i = 0; i < o->n_sections; i++)
 			if (o->sections[i].type == SA_OVMF_CPUID)
-				SA_TRY(fold(&s, SA_PAGE_CPUID, o->sections[i].gpa, zero48, err));
-	uint8_t bsp[SA_VMSA_SIZE], ap[SA_VMSA_SIZE];
-	SA_TRY(build_vmsas(p, o, p->guest_features, bsp, ap, out, err));
+				SA_TRY(fn(ctx, SA_PAGE_CPUID, o->sections[i].gpa, NULL, err));
+	uint8_t ap[SA_VMSA_SIZE];
+	SA_TRY(build_vmsas(p, o, p->guest_features, page, ap, err));
 	for (unsigned i = 0; i < p->vcpus; i++)
-		SA_TRY(fold(&s, SA_PAGE_VMSA, SA_VMSA_GPA, i == 0 ? out->bsp_vmsa_sha384 : out->ap_vmsa_sha384, err));
+		SA_TRY(fn(ctx, SA_PAGE_VMSA, SA_VMSA_GPA, i == 0 ? page : ap, err));
+	return SA_OK;
+}
+
+sa_status sa_snp_page_plan(const sa_measure_params *p, sa_snp_page_fn fn, void *ctx, sa_snp_plan_info *info,
+			   sa_error *err)
+{
+	SA_ENSURE(p && fn, err, SA_ERR_ARG, "SNP page plan: missing parameters or page function");
+	SA_TRY(check_params(p, err));
+	SA_ENSURE(p->mode == SA_MEASURE_SNP || p->mode == SA_MEASURE_SNP_OVMF_HASH, err, SA_ERR_ARG,
+		  "SNP page plan: mode %s, expected snp or snp:ovmf-hash", sa_measure_mode_name(p->mode));
+	sa_snp_plan_info local;
+	if (!info)
+		info = &local;
+	memset(info, 0, sizeof(*info));
+	sa_ovmf o;
+	SA_TRY(sa_ovmf_parse(p->ovmf, p->ovmf_len, &o, err));
+	info->ovmf_pages = p->ovmf_hash ? 0 : o.len / SA_PAGE_SIZE;
+	return snp_plan(p, &o, fn, ctx, info, err);
+}
+
+/* sa_measure's page function: fold each planned page into the launch digest. */
+typedef struct snp_run {
+	const sa_measure_params *p;
+	sa_gctx g;
+	hasher *h;
+	sa_measure_result *out;
+	size_t pages, ovmf_pages, vmsas;
+} snp_run;
+
+static sa_status fold_page(void *ctx, uint8_t type, uint64_t gpa, const uint8_t *contents, sa_error *err)
+{
+	snp_run *s = ctx;
+	if (s->pages == s->ovmf_pages && !s->out->has_ovmf_hash) { /* the first page after the OVMF image */
+		memcpy(s->out->ovmf_hash, s->g.ld, 48);
+		s->out->has_ovmf_hash = true;
+	}
+	uint8_t digest[48];
+	const uint8_t *d = zero48;
+	if (contents) {
+		SA_TRY(hasher_update(s->h, contents, SA_PAGE_SIZE, err));
+		SA_TRY(hasher_final(s->h, digest, err));
+		d = digest;
+	}
+	if (type == SA_PAGE_VMSA && s->vmsas < 2) {
+		memcpy(s->vmsas == 0 ? s->out->bsp_vmsa_sha384 : s->out->ap_vmsa_sha384, digest, 48);
+		*(s->vmsas == 0 ? &s->out->has_bsp_vmsa : &s->out->has_ap_vmsa) = true;
+		s->vmsas++;
+	}
+	SA_TRY(sa_gctx_update_digest(&s->g, type, gpa, d, err));
+	if (s->p->trace)
+		s->p->trace(s->p->trace_ctx, s->pages, type, gpa, d, s->g.ld);
+	s->pages++;
+	return SA_OK;
+}
+
+static sa_status measure_snp(const sa_measure_params *p, const sa_ovmf *o, hasher *h, sa_measure_result *out,
+			     sa_error *err)
+{
+	snp_run s = {.p = p, .h = h, .out = out, .ovmf_pages = p->ovmf_hash ? 0 : o->len / SA_PAGE_SIZE};
+	sa_gctx_init(&s.g, p->ovmf_hash);
+	sa_snp_plan_info info;
+	memset(&info, 0, sizeof(info));
+	info.ovmf_pages = s.ovmf_pages;
+	sa_status st = snp_plan(p, o, fold_page, &s, &info, err);
+	if (info.has_hashes_table) {
+		memcpy(out->hashes_table, info.hashes_table, sizeof(out->hashes_table));
+		out->has_hashes_table = true;
+	}
+	SA_TRY(st);
+	if (!out->has_ovmf_hash) {
+		memcpy(out->ovmf_hash, s.g.ld, 48);
+		out->has_ovmf_hash = true;
+	}
 	memcpy(out->digest, s.g.ld, 48);
 	out->digest_len = 48;
 	out->pages = s.pages;
@@ -320,7 +377,13 @@ static sa_status measure_sev(const sa_measure_params *p, const sa_ovmf *o, sa_me
 	uint8_t bsp[SA_VMSA_SIZE], ap[SA_VMSA_SIZE];
 	if (p->mode == SA_MEASURE_SEVES) {
 		SA_TRY(check_vcpus(p, o, err));
-		SA_TRY(build_vmsas(p, o, 0, bsp, ap, out, err)); /* SEV-ES VMSAs have SEV_FEATURES 0 */
+		SA_TRY(build_vmsas(p, o, 0, bsp, ap, err)); /* SEV-ES VMSAs have SEV_FEATURES 0 */
+		SA_TRY(sa_sha384(bsp, SA_VMSA_SIZE, out->bsp_vmsa_sha384, err));
+		out->has_bsp_vmsa = true;
+		if (p->vcpus > 1) {
+			SA_TRY(sa_sha384(ap, SA_VMSA_SIZE, out->ap_vmsa_sha384, err));
+			out->has_ap_vmsa = true;
+		}
 	}
 	hasher h;
 	SA_TRY(hasher_init(&h, "SHA256", err));
@@ -341,16 +404,7 @@ sa_status sa_measure(const sa_measure_params *p, sa_measure_result *out, sa_erro
 {
 	SA_ENSURE(p && out, err, SA_ERR_ARG, "measure: missing parameters or result");
 	memset(out, 0, sizeof(*out));
-	SA_ENSURE(p->mode == SA_MEASURE_SNP || p->mode == SA_MEASURE_SNP_OVMF_HASH || p->mode == SA_MEASURE_SEVES ||
-			  p->mode == SA_MEASURE_SEV,
-		  err, SA_ERR_ARG, "measure: mode %d, expected snp, snp:ovmf-hash, seves or sev", (int)p->mode);
-	SA_ENSURE(p->vmm == SA_VMM_QEMU || p->vmm == SA_VMM_EC2 || p->vmm == SA_VMM_GCE, err, SA_ERR_ARG,
-		  "measure: VMM type %d, expected qemu, ec2 or gce", (int)p->vmm);
-	SA_ENSURE(!p->ovmf_hash || p->mode == SA_MEASURE_SNP, err, SA_ERR_ARG,
-		  "measure: a precomputed OVMF hash applies to mode snp only, not %s", sa_measure_mode_name(p->mode));
-	SA_ENSURE(p->has_kernel || (!p->initrd && !p->cmdline), err, SA_ERR_ARG,
-		  "measure: an initrd or command line is measured only with a kernel");
-	SA_ENSURE(!p->has_kernel || p->kernel || p->kernel_len == 0, err, SA_ERR_ARG, "measure: missing kernel data");
+	SA_TRY(check_params(p, err));
 	sa_ovmf o;
 	SA_TRY(sa_ovmf_parse(p->ovmf, p->ovmf_len, &o, err));
 	if (p->mode == SA_MEASURE_SEV || p->mode == SA_MEASURE_SEVES)
