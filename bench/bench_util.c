@@ -89,3 +89,61 @@ int bench_openssl_ecdsap384(int seconds, double *sign_per_s, double *verify_per_
 		return -1;
 	return 0;
 }
+
+/* Parse `openssl speed -evp DIGEST` output: the "type  16 bytes  64 bytes ..." header, then the
+ * digest's line of throughputs in 1000s of bytes per second ("727912.99k"). */
+int bench_parse_openssl_digest_speed(FILE *in, double *bytes_per_s, size_t *block)
+{
+	char line[1024];
+	size_t sizes[16];
+	int n_sizes = 0, found = 0;
+	while (fgets(line, sizeof(line), in)) {
+		if (strncmp(line, "type ", 5) == 0) {
+			/* "type             16 bytes     64 bytes ... 16384 bytes" */
+			n_sizes = 0;
+			const char *q = line + 5;
+			unsigned long v;
+			int used;
+			while (n_sizes < 16 && sscanf(q, " %lu bytes%n", &v, &used) == 1) {
+				sizes[n_sizes++] = (size_t)v;
+				q += used;
+			}
+			continue;
+		}
+		if (n_sizes == 0 || found)
+			continue;
+		/* "sha384           46566.24k   183488.26k ...  727912.99k" */
+		const char *q = line;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (!*q || *q == '\n')
+			continue;
+		while (*q && *q != ' ' && *q != '\t')
+			q++;
+		double f[16];
+		int k = 0, used;
+		while (k < n_sizes && sscanf(q, " %lfk%n", &f[k], &used) == 1) {
+			k++;
+			q += used;
+		}
+		if (k == n_sizes) {
+			*bytes_per_s = f[k - 1] * 1000.0;
+			*block = sizes[k - 1];
+			found = 1;
+		}
+	}
+	return found ? 0 : -1;
+}
+
+int bench_openssl_sha384(int seconds, double *bytes_per_s, size_t *block)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "openssl speed -seconds %d -evp sha384 2>/dev/null", seconds);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	int rc = bench_parse_openssl_digest_speed(p, bytes_per_s, block);
+	if (pclose(p) != 0)
+		return -1;
+	return rc;
+}

@@ -28,6 +28,11 @@ seed_corpus() {
 		find "$vec" -type f \( -name '*.pem' -o -name '*.der' -o -name '*.cer' -o -name '*.crt' \
 			-o -name '*.testcer' \) -size -64k -print0
 		;;
+	fuzz_ovmf)
+		# OVMF images and image suffixes (footer GUID table, SEV metadata, reset block)
+		find "$vec" -type f \( -path '*virtee-sev-snp-measure/tests/fixtures/*.bin' \
+			-o -path '*virtee-sevctl/tests/data/OVMF*' \) -size -16k -print0
+		;;
 	*)
 		find "$vec" -type f -size -16k -print0
 		;;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,6 +193,70 @@ static void decode_input_detects_format(void **state)
 	free(out);
 }
 
+static void write_test_file(const char *path, const void *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	if (n)
+		assert_int_equal(fwrite(data, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void map_file_views(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char path[4200];
+	const uint8_t *data;
+	size_t len;
+	sa_error err;
+
+	/* An empty file is a valid zero-length view. */
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	write_test_file(path, NULL, 0);
+	data = NULL;
+	len = 99;
+	assert_int_equal(sa_map_file(path, 16, &data, &len, &err), SA_OK);
+	assert_non_null(data);
+	assert_int_equal(len, 0);
+	sa_unmap_file(data, len);
+
+	/* A normal file, larger than a page, maps byte for byte; max_len equal to its size is enough. */
+	size_t n = 3 * 4096 + 123;
+	uint8_t *buf = malloc(n);
+	assert_non_null(buf);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	snprintf(path, sizeof(path), "%s/normal", dir);
+	write_test_file(path, buf, n);
+	assert_int_equal(sa_map_file(path, n, &data, &len, &err), SA_OK);
+	assert_int_equal(len, n);
+	assert_memory_equal(data, buf, n);
+	sa_unmap_file(data, len);
+
+	/* Larger than max_len. */
+	assert_int_equal(sa_map_file(path, n - 1, &data, &len, &err), SA_ERR_RANGE);
+	assert_non_null(strstr(err.msg, "larger than"));
+
+	/* Missing, and a directory. */
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	assert_int_equal(sa_map_file(path, n, &data, &len, &err), SA_ERR_NOT_FOUND);
+	assert_non_null(strstr(err.msg, "missing"));
+	assert_int_equal(sa_map_file(dir, n, &data, &len, &err), SA_ERR_IO);
+
+	/* Not a regular file: /dev/null reads as empty. */
+	assert_int_equal(sa_map_file("/dev/null", 16, &data, &len, &err), SA_OK);
+	assert_int_equal(len, 0);
+	sa_unmap_file(data, len);
+
+	/* NULL and zero-length views release as no-ops. */
+	sa_unmap_file(NULL, 0);
+
+	free(buf);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +268,7 @@ int main(void)
 		cmocka_unit_test(der_integers),
 		cmocka_unit_test(hex_and_base64),
 		cmocka_unit_test(decode_input_detects_format),
+		cmocka_unit_test(map_file_views),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,19 @@ SA_MUST_USE sa_status sa_read_fd(int fd, const char *name, size_t max_len, uint8
 SA_MUST_USE sa_status sa_read_file(const char *path, size_t max_len, uint8_t **out, size_t *out_len,
 				   sa_error *err);
 
+/*
+ * Map a whole file read-only (mmap PROT_READ, MAP_PRIVATE; at most max_len bytes, else
+ * SA_ERR_RANGE).  An empty file is a valid zero-length view.  A file that is not a regular file
+ * (a pipe, /dev/null) is read and then served from an anonymous mapping.  The file may change
+ * under a mapping (the caller's to avoid); release with sa_unmap_file(*data, *len).
+ * Errors: SA_ERR_NOT_FOUND (no such file), SA_ERR_IO, SA_ERR_RANGE, SA_ERR_NOMEM.
+ */
+SA_MUST_USE sa_status sa_map_file(const char *path, size_t max_len, const uint8_t **data, size_t *len,
+				  sa_error *err);
+
+/* Release a view from sa_map_file (NULL or zero-length: nothing to do). */
+void sa_unmap_file(const uint8_t *data, size_t len);
+
 /* Write a whole file atomically (temporary file in the same directory, fsync, rename). */
 SA_MUST_USE sa_status sa_write_file_atomic(const char *path, const void *data, size_t len, int mode,
 					   sa_error *err);

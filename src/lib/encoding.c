@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,6 +262,96 @@ sa_status sa_read_file(const char *path, size_t max_len, uint8_t **out, size_t *
 	sa_status s = sa_read_fd(fd, path, max_len, out, out_len, err);
 	close(fd);
 	return s;
+}
+
+/* The view of an empty file: valid, never dereferenced, never unmapped. */
+static const uint8_t empty_view[1];
+
+/* A non-regular file (pipe, character device): read it, then copy into an anonymous mapping so
+ * that sa_unmap_file can release every view the same way. */
+static sa_status map_by_reading(int fd, const char *path, size_t max_len, const uint8_t **data, size_t *len,
+				sa_error *err)
+{
+	uint8_t *buf;
+	size_t n;
+	SA_TRY(sa_read_fd(fd, path, max_len, &buf, &n, err));
+	if (n == 0) {
+		free(buf);
+		*data = empty_view;
+		*len = 0;
+		return SA_OK;
+	}
+	void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		int e = errno;
+		free(buf);
+		return sa_error_set(err, e == ENOMEM ? SA_ERR_NOMEM : SA_ERR_IO, "cannot map %s: %s", path,
+				    strerror(e));
+	}
+	memcpy(m, buf, n);
+	free(buf);
+	if (mprotect(m, n, PROT_READ) != 0) {
+		int e = errno;
+		munmap(m, n);
+		return sa_error_set(err, SA_ERR_IO, "cannot map %s: %s", path, strerror(e));
+	}
+	*data = m;
+	*len = n;
+	return SA_OK;
+}
+
+sa_status sa_map_file(const char *path, size_t max_len, const uint8_t **data, size_t *len, sa_error *err)
+{
+	SA_ENSURE(path && data && len, err, SA_ERR_ARG, "sa_map_file: NULL argument");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	SA_ENSURE(fd >= 0, err, errno == ENOENT ? SA_ERR_NOT_FOUND : SA_ERR_IO, "cannot open %s: %s", path,
+		  strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return sa_error_set(err, SA_ERR_IO, "cannot read %s: %s", path, strerror(e));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return sa_error_set(err, SA_ERR_IO, "cannot read %s: %s", path, strerror(EISDIR));
+	}
+	sa_status s;
+	if (!S_ISREG(st.st_mode)) {
+		s = map_by_reading(fd, path, max_len, data, len, err);
+		close(fd);
+		return s;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)max_len) {
+		close(fd);
+		return sa_error_set(err, SA_ERR_RANGE, "%s is larger than %zu bytes", path, max_len);
+	}
+	size_t n = (size_t)st.st_size;
+	if (n == 0) {
+		close(fd);
+		*data = empty_view;
+		*len = 0;
+		return SA_OK;
+	}
+	void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+	int e = errno;
+	close(fd); /* the mapping keeps the file open */
+	if (m == MAP_FAILED)
+		return sa_error_set(err, e == ENOMEM ? SA_ERR_NOMEM : SA_ERR_IO, "cannot map %s: %s", path,
+				    strerror(e));
+	/* Advice only (distinct values, not flags): read ahead, front to back. */
+	(void)madvise(m, n, MADV_SEQUENTIAL);
+	(void)madvise(m, n, MADV_WILLNEED);
+	*data = m;
+	*len = n;
+	return SA_OK;
+}
+
+void sa_unmap_file(const uint8_t *data, size_t len)
+{
+	if (!data || len == 0 || data == empty_view)
+		return;
+	munmap((void *)(uintptr_t)data, len);
 }
 
 sa_status sa_write_file_atomic(const char *path, const void *data, size_t len, int mode, sa_error *err)
