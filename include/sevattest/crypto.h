@@ -28,6 +28,9 @@ SA_MUST_USE sa_status sa_ecdsa_sig_le_to_der(const uint8_t *r, const uint8_t *s,
 SA_MUST_USE sa_status sa_ecdsa_sig_der_to_le(const uint8_t *der, size_t der_len, uint8_t *r, uint8_t *s,
 					     size_t width, sa_error *err);
 
+/* SA_OK if key (non-NULL) is an EC key on P-384; SA_ERR_UNSUPPORTED naming `what` otherwise. */
+SA_MUST_USE sa_status sa_key_require_p384(EVP_PKEY *key, const char *what, sa_error *err);
+
 /*
  * Verify an ECDSA signature with SHA-384 by an EC P-384 key, the signature given
  * as little-endian r,s of 72 bytes.  SA_ERR_VERIFY when it does not verify.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -141,17 +142,22 @@ sa_status sa_ecdsa_sig_der_to_le(const uint8_t *der, size_t der_len, uint8_t *r,
 	return SA_OK;
 }
 
+sa_status sa_key_require_p384(EVP_PKEY *key, const char *what, sa_error *err)
+{
+	SA_ENSURE(EVP_PKEY_is_a(key, "EC"), err, SA_ERR_UNSUPPORTED, "%s: not an EC key, expected ECDSA P-384", what);
+	char group[32] = "";
+	size_t glen = 0;
+	SA_ENSURE(EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) == 1 &&
+			  strcmp(group, "secp384r1") == 0,
+		  err, SA_ERR_UNSUPPORTED, "%s: curve is '%s', expected secp384r1 (P-384)", what, group[0] ? group : "?");
+	return SA_OK;
+}
+
 sa_status sa_ecdsa_p384_verify_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_len, const uint8_t r[72],
 				  const uint8_t s[72], sa_error *err)
 {
-	SA_ENSURE(key && EVP_PKEY_is_a(key, "EC"), err, SA_ERR_UNSUPPORTED,
-		  "signing key is not an EC key (expected ECDSA P-384)");
-	char group[32] = "";
-	size_t glen = 0;
-	SA_ENSURE(EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof(group), &glen) == 1 &&
-			  strcmp(group, "secp384r1") == 0,
-		  err, SA_ERR_UNSUPPORTED, "signing key is on curve '%s', expected secp384r1 (P-384)",
-		  group[0] ? group : "?");
+	SA_ENSURE(key, err, SA_ERR_UNSUPPORTED, "signing key: none given (expected ECDSA P-384)");
+	SA_TRY(sa_key_require_p384(key, "signing key", err));
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 	SA_TRY(sa_ecdsa_sig_le_to_der(r, s, 72, &der, &der_len, err));

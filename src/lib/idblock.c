@@ -146,14 +146,7 @@ void sa_id_block_init(sa_id_block *b, const uint8_t ld[48])
 static sa_status require_p384(EVP_PKEY *key, const char *what, sa_error *err)
 {
 	SA_ENSURE(key, err, SA_ERR_ARG, "%s: no key", what);
-	SA_ENSURE(EVP_PKEY_is_a(key, "EC"), err, SA_ERR_UNSUPPORTED, "%s: not an EC key, expected ECDSA P-384", what);
-	char group[32] = "";
-	size_t glen = 0;
-	SA_ENSURE(EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) == 1 &&
-			  strcmp(group, "secp384r1") == 0,
-		  err, SA_ERR_UNSUPPORTED, "%s: curve is '%s', expected secp384r1 (P-384)", what,
-		  group[0] ? group : "?");
-	return SA_OK;
+	return sa_key_require_p384(key, what, err);
 }
 
 sa_status sa_ecdsa_pubkey_from_evp(EVP_PKEY *key, sa_ecdsa_pubkey *out, sa_error *err)
