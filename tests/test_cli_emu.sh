@@ -8,44 +8,8 @@
 set -eu
 BIN=$1
 export SEVATTEST_EMU=$2
-T=$(mktemp -d "${TMPDIR:-/tmp}/sevattest-cli-emu.XXXXXX")
-S=$T/st
-out=$T/out
-# Under ASan/UBSan, the daemon's reports would go to its /dev/null: collect everyone's in files.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer"
-
-cleanup() {
-	"$BIN" emu stop --state "$S" >/dev/null 2>&1 || true
-	if [ -f "$S/run/emu.pid" ]; then
-		kill "$(cat "$S/run/emu.pid")" 2>/dev/null || true
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-
-# expect CODE DESCRIPTION -- COMMAND...: run it, check the exit code (output in $out).
-expect() {
-	local want=$1 what=$2
-	shift 3
-	local rc=0
-	"$@" >"$out" 2>&1 || rc=$?
-	if [ "$rc" != "$want" ]; then
-		echo "FAIL: $what: exit $rc, expected $want"
-		sed 's/^/    /' "$out"
-		fails=$((fails + 1))
-	else
-		echo "ok: $what (exit $rc)"
-	fi
-}
-contains() {
-	if ! grep -q -- "$1" "$out"; then
-		echo "FAIL: output lacks '$1'"
-		sed 's/^/    /' "$out"
-		fails=$((fails + 1))
-	fi
-}
+HARNESS_NAME=cli-emu
+. "$(dirname "$0")/emu_harness.sh"
 field() { sed -n "s/^$1: *//p" "$out" | head -n 1; }
 fatal() {
 	echo "FAIL: $1 (cannot continue)"
@@ -176,15 +140,4 @@ expect 0 "emu stop" -- "$BIN" emu stop --state "$S"
 expect 0 "emu stop when not running" -- "$BIN" emu stop --state "$S"
 contains "not running"
 
-for f in "$T"/sanitizer*; do
-	[ -e "$f" ] || continue
-	echo "FAIL: a sanitizer reported ($f):"
-	sed 's/^/    /' "$f"
-	fails=$((fails + 1))
-done
-
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+harness_finish

@@ -16,43 +16,8 @@ if [ ! -f "$FIXTURE" ]; then
 	echo "SKIP: $FIXTURE is absent (the vectors)"
 	exit 77
 fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/sevattest-cli-emu-launch.XXXXXX")
-S=$T/st
-out=$T/out
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer"
-
-cleanup() {
-	"$BIN" emu stop --state "$S" >/dev/null 2>&1 || true
-	if [ -f "$S/run/emu.pid" ]; then
-		kill "$(cat "$S/run/emu.pid")" 2>/dev/null || true
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-
-# expect CODE DESCRIPTION -- COMMAND...: run it, check the exit code (output in $out).
-expect() {
-	local want=$1 what=$2
-	shift 3
-	local rc=0
-	"$@" >"$out" 2>&1 || rc=$?
-	if [ "$rc" != "$want" ]; then
-		echo "FAIL: $what: exit $rc, expected $want"
-		sed 's/^/    /' "$out"
-		fails=$((fails + 1))
-	else
-		echo "ok: $what (exit $rc)"
-	fi
-}
-contains() {
-	if ! grep -q -- "$1" "$out"; then
-		echo "FAIL: output lacks '$1'"
-		sed 's/^/    /' "$out"
-		fails=$((fails + 1))
-	fi
-}
+HARNESS_NAME=cli-emu-launch
+. "$(dirname "$0")/emu_harness.sh"
 same() {
 	if [ "$1" != "$2" ]; then
 		echo "FAIL: $3: '$1' != '$2'"
@@ -124,15 +89,4 @@ else
 	echo "skip: $DEBIAN_OVMF is absent (Debian package ovmf)"
 fi
 
-for f in "$T"/sanitizer*; do
-	[ -e "$f" ] || continue
-	echo "FAIL: a sanitizer reported ($f):"
-	sed 's/^/    /' "$f"
-	fails=$((fails + 1))
-done
-
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+harness_finish
