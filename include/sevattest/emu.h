@@ -136,8 +136,112 @@ SA_MUST_USE sa_status sa_emu_set_ext_certs(sa_emu *e, uint32_t handle, const uin
  * else one built from the emulator's own ARK, ASK and VCEK (or ASVK and VLEK). */
 SA_MUST_USE sa_status sa_emu_get_ext_certs(sa_emu *e, uint32_t handle, uint8_t **table, size_t *len, sa_error *err);
 
-/* SNP_DECOMMISSION. */
+/* SNP_DECOMMISSION (SNP guests) and DECOMMISSION (SEV guests). */
 SA_MUST_USE sa_status sa_emu_decommission(sa_emu *e, uint32_t handle, uint32_t *fw_status, sa_error *err);
+
+/* ---- SEV and SEV-ES (legacy) firmware (emu_sev.c) ----------------------------------
+ *
+ * The legacy platform beside SNP, as one PSP runs both.  Platform identity:
+ * the CEK is derived from the chip secret (it survives FACTORY_RESET, as on
+ * hardware) and, like real firmware, is exported unsigned; the ASK-signed CEK
+ * comes from the emulator's "KDS" (sa_emu_sev_export_amd).  The emulator's
+ * ARK and ASK keys are the same RSA keys as its X.509 ARK/ASK, in AMD's
+ * format too, as AMD's are.  The OCA is self-owned (generated) until
+ * PEK_CERT_IMPORT installs an external one.
+ *
+ * Platform state: INIT after create/open (the kernel initialises the PSP on
+ * demand); WORKING while any SEV guest exists; FACTORY_RESET and PEK_GEN need
+ * INIT (INVALID_PLATFORM_STATE otherwise, as the kernel's -EBUSY).
+ *
+ * Length probes, as the real commands: a buffer length below what is needed
+ * (NULL buffer, length 0 included) answers INVALID_LENGTH with the needed
+ * length written back, and changes nothing.
+ *
+ * SEV guests share the handle space with SNP guests.  A guest still
+ * launching (before LAUNCH_MEASURE) lives in memory only: the SHA-256 state
+ * of its launch digest is not persisted, so a daemon restart drops it, as a
+ * platform reset drops a launch on hardware.  From LAUNCH_MEASURE on it is
+ * persisted (digest, policy, state, TEK/TIK in the keys file).
+ */
+
+typedef struct sa_sev_platform_status sa_sev_platform_status; /* sev.h */
+
+SA_MUST_USE sa_status sa_emu_sev_platform_status(sa_emu *e, sa_sev_platform_status *out, uint32_t *fw_status,
+						 sa_error *err);
+/* New self-owned OCA, PEK, PDH. */
+SA_MUST_USE sa_status sa_emu_sev_factory_reset(sa_emu *e, uint32_t *fw_status, sa_error *err);
+/* New PEK (signed by the current OCA, if self-owned, and by the CEK) and a new PDH; an imported OCA is dropped. */
+SA_MUST_USE sa_status sa_emu_sev_pek_gen(sa_emu *e, uint32_t *fw_status, sa_error *err);
+/* New PDH signed by the PEK. */
+SA_MUST_USE sa_status sa_emu_sev_pdh_gen(sa_emu *e, uint32_t *fw_status, sa_error *err);
+/* The PEK certificate signing request (the PEK certificate, both slots empty) into buf (*len in/out). */
+SA_MUST_USE sa_status sa_emu_sev_pek_csr(sa_emu *e, uint8_t *buf, uint32_t *len, uint32_t *fw_status,
+					 sa_error *err);
+/*
+ * PEK_CERT_IMPORT: pek (0x824) is the CSR signed by oca (0x824, self-signed):
+ * the key must be the platform's PEK, the OCA's signature must verify (else
+ * INVALID_CERTIFICATE / BAD_SIGNATURE); the firmware then adds the CEK
+ * signature, takes the OCA as owner (flags bit 0) and makes a new PDH.
+ */
+SA_MUST_USE sa_status sa_emu_sev_pek_cert_import(sa_emu *e, const uint8_t *pek, uint32_t pek_len, const uint8_t *oca,
+						 uint32_t oca_len, uint32_t *fw_status, sa_error *err);
+/* PDH_CERT_EXPORT: PDH (0x824) and the chain PEK ‖ OCA ‖ CEK (3 x 0x824, CEK unsigned); both probed. */
+SA_MUST_USE sa_status sa_emu_sev_pdh_cert_export(sa_emu *e, uint8_t *pdh, uint32_t *pdh_len, uint8_t *chain,
+						 uint32_t *chain_len, uint32_t *fw_status, sa_error *err);
+/* GET_ID: the 64-byte ID of the one socket (the chip ID, as KDS's cek/id URL takes it); probed. */
+SA_MUST_USE sa_status sa_emu_sev_get_id(sa_emu *e, uint8_t *buf, uint32_t *len, uint32_t *fw_status, sa_error *err);
+/*
+ * The emulator's KDS for SEV: its AMD-format ARK and ASK (each SA_AMD_CERT_MAX
+ * bytes at most; *ark_len, *ask_len set) and the CEK signed by the ASK (0x824).
+ */
+SA_MUST_USE sa_status sa_emu_sev_export_amd(sa_emu *e, uint8_t *ark, size_t *ark_len, uint8_t *ask, size_t *ask_len,
+					    uint8_t cek[0x824], sa_error *err);
+
+/* LAUNCH_START: godh (0x824) and session (0x80) both NULL: the firmware picks its own TEK/TIK. */
+SA_MUST_USE sa_status sa_emu_sev_launch_start(sa_emu *e, uint32_t policy, const uint8_t *godh, size_t godh_len,
+					      const uint8_t *session, size_t session_len, uint32_t *handle,
+					      uint32_t *fw_status, sa_error *err);
+/* LAUNCH_UPDATE_DATA: len a non-zero multiple of 16, folded into the launch digest. */
+SA_MUST_USE sa_status sa_emu_sev_launch_update_data(sa_emu *e, uint32_t handle, const uint8_t *data, size_t len,
+						    uint32_t *fw_status, sa_error *err);
+/* LAUNCH_UPDATE_VMSA (SEV-ES policy only): one 4096-byte VMSA, folded into the digest. */
+SA_MUST_USE sa_status sa_emu_sev_launch_update_vmsa(sa_emu *e, uint32_t handle, const uint8_t *vmsa, size_t len,
+						    uint32_t *fw_status, sa_error *err);
+/* LAUNCH_MEASURE: the 0x30-byte blob MEASURE ‖ MNONCE (fresh mnonce); probed.  Guest -> LSECRET. */
+SA_MUST_USE sa_status sa_emu_sev_launch_measure(sa_emu *e, uint32_t handle, uint8_t *buf, uint32_t *len,
+						uint32_t *fw_status, sa_error *err);
+/* LAUNCH_SECRET: header (0x34), ciphertext; the MAC must verify under the TIK (BAD_MEASUREMENT otherwise). */
+SA_MUST_USE sa_status sa_emu_sev_launch_secret(sa_emu *e, uint32_t handle, const uint8_t *hdr, size_t hdr_len,
+					       const uint8_t *ciphertext, size_t len, uint64_t gpa, uint32_t *fw_status,
+					       sa_error *err);
+/* LAUNCH_FINISH: guest -> RUNNING. */
+SA_MUST_USE sa_status sa_emu_sev_launch_finish(sa_emu *e, uint32_t handle, uint32_t *fw_status, sa_error *err);
+/* ATTESTATION (API >= 0.23): the 0xD0 report of mnonce, signed by the PEK; in LSECRET or RUNNING; probed. */
+SA_MUST_USE sa_status sa_emu_sev_attestation(sa_emu *e, uint32_t handle, const uint8_t mnonce[16], uint8_t *buf,
+					     uint32_t *len, uint32_t *fw_status, sa_error *err);
+
+typedef struct sa_emu_sev_guest_info {
+	uint32_t handle;
+	uint32_t policy;
+	uint8_t state;          /* SA_EMU_SEV_GSTATE_* */
+	uint8_t launch_digest[32]; /* final from LAUNCH_MEASURE on; the digest so far before */
+	uint32_t secrets;       /* LAUNCH_SECRET packets injected */
+} sa_emu_sev_guest_info;
+
+/* Guest states, numbered as QEMU's SevState: uninit, launch-update, launch-secret, running. */
+#define SA_EMU_SEV_GSTATE_UNINIT 0
+#define SA_EMU_SEV_GSTATE_LUPDATE 1
+#define SA_EMU_SEV_GSTATE_LSECRET 2
+#define SA_EMU_SEV_GSTATE_RUNNING 3
+
+/* SA_ERR_NOT_FOUND for a handle that is not a (live) SEV guest. */
+SA_MUST_USE sa_status sa_emu_sev_guest_info_get(sa_emu *e, uint32_t handle, sa_emu_sev_guest_info *out,
+						sa_error *err);
+/* The plaintext of the index-th injected secret and its GPA (malloc'd), as the guest would read it. */
+SA_MUST_USE sa_status sa_emu_sev_guest_secret(sa_emu *e, uint32_t handle, uint32_t index, uint8_t **data, size_t *len,
+					      uint64_t *gpa, sa_error *err);
+/* True if handle is an SEV/SEV-ES guest (not SNP). */
+bool sa_emu_is_sev_guest(sa_emu *e, uint32_t handle);
 
 #ifdef __cplusplus
 }

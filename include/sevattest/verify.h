@@ -53,6 +53,7 @@ typedef struct sa_verdict {
 	sa_cert_role signer_role;
 	uint8_t vek_fingerprint[32];
 	bool have_vek;
+	bool incomplete;     /* a check could not be recorded (out of memory): never verified */
 } sa_verdict;
 
 void sa_verdict_init(sa_verdict *v);
@@ -60,6 +61,18 @@ void sa_verdict_free(sa_verdict *v);
 /* The first failed check, or NULL. */
 const sa_check *sa_verdict_first_failure(const sa_verdict *v);
 const sa_check *sa_verdict_find(const sa_verdict *v, const char *id);
+
+/*
+ * Append a check (id must outlive the verdict: a string literal); fmt gives its
+ * summary.  Returns the check so expected/actual can be filled in; if it cannot
+ * be stored the verdict is marked incomplete and a scratch check is returned.
+ * Shared by the SNP and SEV verifiers and the SEV chain check.
+ */
+sa_check *sa_verdict_add(sa_verdict *v, const char *id, sa_check_status st, const char *fmt, ...) SA_PRINTF(4, 5);
+/* Copy expected and actual (either may be NULL) into the check. */
+void sa_check_set_ev(sa_check *c, const char *expected, const char *actual);
+/* verified := at least one check, none failed, nothing lost. */
+void sa_verdict_conclude(sa_verdict *v);
 
 typedef enum sa_signer_req {
 	SA_SIGNER_ANY = 0,

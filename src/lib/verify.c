@@ -79,15 +79,14 @@ void sa_snp_appraisal_init(sa_snp_appraisal *a)
 	a->stepping = SA_STEPPING_UNKNOWN;
 }
 
-/* Append a check; on allocation failure the verdict is marked failed. */
-static sa_check *add(sa_verdict *v, const char *id, sa_check_status st, const char *fmt, ...) SA_PRINTF(4, 5);
-static sa_check *add(sa_verdict *v, const char *id, sa_check_status st, const char *fmt, ...)
+sa_check *sa_verdict_add(sa_verdict *v, const char *id, sa_check_status st, const char *fmt, ...)
 {
-	static sa_check sink;
+	static _Thread_local sa_check sink;
 	if (v->n == v->cap) {
 		size_t nc = v->cap ? v->cap * 2 : 32;
 		sa_check *nv = realloc(v->checks, nc * sizeof(*nv));
 		if (!nv) {
+			v->incomplete = true;
 			v->verified = false;
 			memset(&sink, 0, sizeof(sink));
 			return &sink;
@@ -106,12 +105,17 @@ static sa_check *add(sa_verdict *v, const char *id, sa_check_status st, const ch
 	return c;
 }
 
-static void set_ev(sa_check *c, const char *expected, const char *actual)
+void sa_check_set_ev(sa_check *c, const char *expected, const char *actual)
 {
 	if (expected)
 		snprintf(c->expected, sizeof(c->expected), "%s", expected);
 	if (actual)
 		snprintf(c->actual, sizeof(c->actual), "%s", actual);
+}
+
+void sa_verdict_conclude(sa_verdict *v)
+{
+	v->verified = !v->incomplete && v->n > 0 && sa_verdict_first_failure(v) == NULL;
 }
 
 static void hexs(const uint8_t *p, size_t n, char *out) { sa_hex_encode(p, n, out); }
@@ -157,17 +161,17 @@ static void check_validity(sa_verdict *v, const char *id, const sa_cert *c, time
 	char range[96];
 	snprintf(range, sizeof(range), "%s .. %s", nb, na);
 	if (skip) {
-		sa_check *k = add(v, id, SA_CHECK_SKIP, "%s validity not checked (as requested)", c->subject_cn);
-		set_ev(k, range, nw);
+		sa_check *k = sa_verdict_add(v, id, SA_CHECK_SKIP, "%s validity not checked (as requested)", c->subject_cn);
+		sa_check_set_ev(k, range, nw);
 		return;
 	}
 	sa_error e;
 	if (sa_cert_check_validity(c, now, &e) == SA_OK) {
-		sa_check *k = add(v, id, SA_CHECK_PASS, "%s is within its validity period", c->subject_cn);
-		set_ev(k, range, nw);
+		sa_check *k = sa_verdict_add(v, id, SA_CHECK_PASS, "%s is within its validity period", c->subject_cn);
+		sa_check_set_ev(k, range, nw);
 	} else {
-		sa_check *k = add(v, id, SA_CHECK_FAIL, "%s", e.msg);
-		set_ev(k, range, nw);
+		sa_check *k = sa_verdict_add(v, id, SA_CHECK_FAIL, "%s", e.msg);
+		sa_check_set_ev(k, range, nw);
 	}
 }
 
@@ -181,19 +185,19 @@ static const sa_cert *find_root(sa_verdict *v, sa_trust *t, sa_product p)
 		char fp[65];
 		hexs(root->fingerprint, 32, fp);
 		bool custom = sa_trust_has_custom_roots(t);
-		sa_check *k = add(v, "chain.root", SA_CHECK_PASS,
+		sa_check *k = sa_verdict_add(v, "chain.root", SA_CHECK_PASS,
 				  custom ? "root %s is a trust root named by the user"
 					 : "root %s matches the pinned AMD fingerprint",
 				  root->subject_cn);
 		/* Pinned mode matched the pin byte for byte, so expected = actual. */
-		set_ev(k, custom ? "a root named with --trust-root" : fp, fp);
+		sa_check_set_ev(k, custom ? "a root named with --trust-root" : fp, fp);
 		return root;
 	}
 	/* Explain why there is none. */
 	const sa_cert *arks[8];
 	size_t na = sa_trust_find(t, SA_ROLE_ARK, p, arks, 8);
 	if (sa_trust_has_custom_roots(t)) {
-		add(v, "chain.root", SA_CHECK_FAIL, "no trust root for %s among the roots named with --trust-root",
+		sa_verdict_add(v, "chain.root", SA_CHECK_FAIL, "no trust root for %s among the roots named with --trust-root",
 		    sa_product_name(p));
 	} else if (na > 0) {
 		char fp[65], want[65] = "";
@@ -203,12 +207,12 @@ static const sa_cert *find_root(sa_verdict *v, sa_trust *t, sa_product p)
 		for (size_t i = 0; i < np; i++)
 			if (pins[i].product == p)
 				hexs(pins[i].fingerprint, 32, want);
-		sa_check *k = add(v, "chain.root", SA_CHECK_FAIL,
+		sa_check *k = sa_verdict_add(v, "chain.root", SA_CHECK_FAIL,
 				  "%s does not match the pinned AMD ARK fingerprint; refused as a root",
 				  arks[0]->subject_cn);
-		set_ev(k, want, fp);
+		sa_check_set_ev(k, want, fp);
 	} else {
-		add(v, "chain.root", SA_CHECK_FAIL,
+		sa_verdict_add(v, "chain.root", SA_CHECK_FAIL,
 		    "no ARK for %s: pass the KDS chain with --chain FILE or --certs DIR, or allow a KDS fetch",
 		    sa_product_name(p));
 	}
@@ -225,24 +229,24 @@ static const sa_cert *find_intermediate(sa_verdict *v, sa_trust *t, const sa_cer
 	sa_error e = {0};
 	for (size_t i = 0; i < n; i++) {
 		if (verify_sig_memo(t, cands[i], root, &e) == SA_OK) {
-			add(v, "chain.intermediate", SA_CHECK_PASS, "%s is signed by %s", cands[i]->subject_cn,
+			sa_verdict_add(v, "chain.intermediate", SA_CHECK_PASS, "%s is signed by %s", cands[i]->subject_cn,
 			    root->subject_cn);
 			return cands[i];
 		}
 	}
 	if (n > 0) {
-		add(v, "chain.intermediate", SA_CHECK_FAIL, "%s", e.msg);
+		sa_verdict_add(v, "chain.intermediate", SA_CHECK_FAIL, "%s", e.msg);
 		return NULL;
 	}
 	const char *want = role == SA_ROLE_ASVK ? "ASVK (SEV-VLEK-<product>)" : "ASK (SEV-<product>)";
 	sa_cert_role other = role == SA_ROLE_ASVK ? SA_ROLE_ASK : SA_ROLE_ASVK;
 	const sa_cert *o[1];
 	if (sa_trust_find(t, other, p, o, 1) > 0)
-		add(v, "chain.intermediate", SA_CHECK_FAIL,
+		sa_verdict_add(v, "chain.intermediate", SA_CHECK_FAIL,
 		    "no %s for %s; found %s, which signs %s, not the %s this report needs", want, sa_product_name(p),
 		    o[0]->subject_cn, other == SA_ROLE_ASK ? "VCEKs" : "VLEKs", role == SA_ROLE_ASVK ? "VLEK" : "VCEK");
 	else
-		add(v, "chain.intermediate", SA_CHECK_FAIL, "no %s for %s among the certificates supplied", want,
+		sa_verdict_add(v, "chain.intermediate", SA_CHECK_FAIL, "no %s for %s among the certificates supplied", want,
 		    sa_product_name(p));
 	return NULL;
 }
@@ -288,7 +292,7 @@ static void check_tcb_binding(sa_verdict *v, const sa_snp_report *r, const sa_ce
 	sa_tcb_format(&t, rep, sizeof(rep));
 	const sa_amd_ext *x = &vek->ext;
 	if (!(x->has_bl && x->has_tee && x->has_snp && x->has_ucode) || (t.turin_layout && !x->has_fmc)) {
-		add(v, "tcb.reported_matches_vek", SA_CHECK_FAIL,
+		sa_verdict_add(v, "tcb.reported_matches_vek", SA_CHECK_FAIL,
 		    "%s lacks SPL extensions, so its TCB cannot be compared with REPORTED_TCB", vek->subject_cn);
 		return;
 	}
@@ -297,38 +301,38 @@ static void check_tcb_binding(sa_verdict *v, const sa_snp_report *r, const sa_ce
 	sa_tcb_format(&vt, want, sizeof(want));
 	bool eq = vt.bl == t.bl && vt.tee == t.tee && vt.snp == t.snp && vt.ucode == t.ucode &&
 		  (!t.turin_layout || vt.fmc == t.fmc);
-	sa_check *k = add(v, "tcb.reported_matches_vek", eq ? SA_CHECK_PASS : SA_CHECK_FAIL,
+	sa_check *k = sa_verdict_add(v, "tcb.reported_matches_vek", eq ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			  eq ? "REPORTED_TCB equals the %s's SPLs" : "REPORTED_TCB differs from the %s's SPLs",
 			  sa_cert_role_name(vek->role));
-	set_ev(k, want, rep);
+	sa_check_set_ev(k, want, rep);
 	if (t.reserved_nonzero)
-		add(v, "tcb.reserved", SA_CHECK_WARN, "REPORTED_TCB 0x%016llx has non-zero reserved bytes (mask 0x%02x)",
+		sa_verdict_add(v, "tcb.reserved", SA_CHECK_WARN, "REPORTED_TCB 0x%016llx has non-zero reserved bytes (mask 0x%02x)",
 		    (unsigned long long)t.raw, t.reserved_nonzero);
 }
 
 static void check_chip_binding(sa_verdict *v, const sa_snp_report *r, const sa_cert *vek, sa_product p)
 {
 	if (vek->role == SA_ROLE_VLEK) {
-		add(v, "chip_id.matches_vek", SA_CHECK_SKIP, "a VLEK is not bound to one chip; CHIP_ID not compared");
+		sa_verdict_add(v, "chip_id.matches_vek", SA_CHECK_SKIP, "a VLEK is not bound to one chip; CHIP_ID not compared");
 		return;
 	}
 	if (sa_all_zero(r->chip_id, sizeof(r->chip_id))) {
-		add(v, "chip_id.matches_vek", SA_CHECK_SKIP, "CHIP_ID is masked (all zero); not compared");
+		sa_verdict_add(v, "chip_id.matches_vek", SA_CHECK_SKIP, "CHIP_ID is masked (all zero); not compared");
 		return;
 	}
 	size_t hl = sa_product_hwid_len(p);
 	char want[129], got[129];
 	if (!vek->ext.has_hwid) {
-		add(v, "chip_id.matches_vek", SA_CHECK_FAIL, "%s has no hwID extension", vek->subject_cn);
+		sa_verdict_add(v, "chip_id.matches_vek", SA_CHECK_FAIL, "%s has no hwID extension", vek->subject_cn);
 		return;
 	}
 	hexs(vek->ext.hwid, vek->ext.hwid_len, want);
 	hexs(r->chip_id, hl, got);
 	bool eq = vek->ext.hwid_len == hl && memcmp(vek->ext.hwid, r->chip_id, hl) == 0;
-	sa_check *k = add(v, "chip_id.matches_vek", eq ? SA_CHECK_PASS : SA_CHECK_FAIL,
+	sa_check *k = sa_verdict_add(v, "chip_id.matches_vek", eq ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			  eq ? "CHIP_ID%s equals the VCEK's hwID" : "CHIP_ID%s differs from the VCEK's hwID",
 			  hl == 8 ? " (first 8 bytes, Turin)" : "");
-	set_ev(k, want, got);
+	sa_check_set_ev(k, want, got);
 }
 
 /* ---- phase 7: appraisal ----------------------------------------------- */
@@ -340,8 +344,8 @@ static void check_bytes(sa_verdict *v, const char *id, const char *name, const u
 	hexs(want, n, w);
 	hexs(got, n, g);
 	bool eq = memcmp(want, got, n) == 0;
-	sa_check *k = add(v, id, eq ? SA_CHECK_PASS : SA_CHECK_FAIL, eq ? "%s is as expected" : "%s differs", name);
-	set_ev(k, w, g);
+	sa_check *k = sa_verdict_add(v, id, eq ? SA_CHECK_PASS : SA_CHECK_FAIL, eq ? "%s is as expected" : "%s differs", name);
+	sa_check_set_ev(k, w, g);
 }
 
 static void check_any_of(sa_verdict *v, const char *id, const char *name, const uint8_t (*list)[48], size_t n,
@@ -357,9 +361,9 @@ static void check_any_of(sa_verdict *v, const char *id, const char *name, const 
 		hexs(list[0], 48, w);
 	else
 		snprintf(w, sizeof(w), "one of %zu accepted values", n);
-	sa_check *k = add(v, id, found ? SA_CHECK_PASS : SA_CHECK_FAIL,
+	sa_check *k = sa_verdict_add(v, id, found ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			  found ? "%s is an accepted value" : "%s is not an accepted value", name);
-	set_ev(k, w, g);
+	sa_check_set_ev(k, w, g);
 }
 
 static void check_min_tcb(sa_verdict *v, const char *id, const char *name, uint64_t raw, sa_product p,
@@ -374,11 +378,11 @@ static void check_min_tcb(sa_verdict *v, const char *id, const char *name, uint6
 	sa_tcb_format(&t, got, sizeof(got));
 	sa_tcb_format(&min, want, sizeof(want));
 	bool ok = sa_tcb_at_least(&t, &min);
-	sa_check *k = add(v, id, ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+	sa_check *k = sa_verdict_add(v, id, ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			  ok ? "%s meets the minimum" : "%s is below the minimum", name);
 	char w2[110];
 	snprintf(w2, sizeof(w2), ">= %s", want);
-	set_ev(k, w2, got);
+	sa_check_set_ev(k, w2, got);
 }
 
 static void check_fw(sa_verdict *v, const sa_snp_report *r, const sa_snp_appraisal *a)
@@ -388,7 +392,7 @@ static void check_fw(sa_verdict *v, const sa_snp_report *r, const sa_snp_apprais
 		bool ok = r->current.build >= a->min_build && r->committed.build >= a->min_build;
 		snprintf(want, sizeof(want), ">= %u", a->min_build);
 		snprintf(got, sizeof(got), "current %u, committed %u", r->current.build, r->committed.build);
-		set_ev(add(v, "firmware.min_build", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "firmware.min_build", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "firmware build meets the minimum" : "firmware build is below the minimum"),
 		       want, got);
 	}
@@ -400,7 +404,7 @@ static void check_fw(sa_verdict *v, const sa_snp_report *r, const sa_snp_apprais
 		snprintf(want, sizeof(want), ">= %u.%u", a->min_major, a->min_minor);
 		snprintf(got, sizeof(got), "current %u.%u, committed %u.%u", r->current.major, r->current.minor,
 			 r->committed.major, r->committed.minor);
-		set_ev(add(v, "firmware.min_version", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "firmware.min_version", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "firmware version meets the minimum" : "firmware version is below the minimum"),
 		       want, got);
 	}
@@ -410,7 +414,7 @@ static void check_fw(sa_verdict *v, const sa_snp_report *r, const sa_snp_apprais
 		snprintf(want, sizeof(want), "committed = current");
 		snprintf(got, sizeof(got), "current %u.%u.%u, committed %u.%u.%u", r->current.major, r->current.minor,
 			 r->current.build, r->committed.major, r->committed.minor, r->committed.build);
-		set_ev(add(v, "firmware.committed", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "firmware.committed", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "running firmware is committed" : "running firmware is provisional (not committed)"),
 		       want, got);
 	}
@@ -427,8 +431,8 @@ static void check_bits(sa_verdict *v, const char *deny_id, const char *require_i
 		sa_bits_format(bits, nb, deny, 0, buf, sizeof(buf));
 		snprintf(want, sizeof(want), "clear: %s", buf);
 		sa_bits_format(bits, nb, bad, 0, buf, sizeof(buf));
-		set_ev(bad ? add(v, deny_id, SA_CHECK_FAIL, "%s sets bits the relying party refuses: %s", what, buf)
-			   : add(v, deny_id, SA_CHECK_PASS, "%s sets none of the refused bits", what),
+		sa_check_set_ev(bad ? sa_verdict_add(v, deny_id, SA_CHECK_FAIL, "%s sets bits the relying party refuses: %s", what, buf)
+			   : sa_verdict_add(v, deny_id, SA_CHECK_PASS, "%s sets none of the refused bits", what),
 		       want, got);
 	}
 	if (require) {
@@ -436,8 +440,8 @@ static void check_bits(sa_verdict *v, const char *deny_id, const char *require_i
 		sa_bits_format(bits, nb, require, 0, buf, sizeof(buf));
 		snprintf(want, sizeof(want), "set: %s", buf);
 		sa_bits_format(bits, nb, miss, 0, buf, sizeof(buf));
-		set_ev(miss ? add(v, require_id, SA_CHECK_FAIL, "%s lacks required bits: %s", what, buf)
-			    : add(v, require_id, SA_CHECK_PASS, "%s sets every required bit", what),
+		sa_check_set_ev(miss ? sa_verdict_add(v, require_id, SA_CHECK_FAIL, "%s lacks required bits: %s", what, buf)
+			    : sa_verdict_add(v, require_id, SA_CHECK_PASS, "%s sets every required bit", what),
 		       want, got);
 	}
 }
@@ -454,7 +458,7 @@ static void check_policy(sa_verdict *v, const sa_snp_report *r, const sa_snp_app
 		bool ok = maj > a->min_abi_major || (maj == a->min_abi_major && min >= a->min_abi_minor);
 		snprintf(want, sizeof(want), ">= %u.%u", a->min_abi_major, a->min_abi_minor);
 		snprintf(got, sizeof(got), "%u.%u", maj, min);
-		set_ev(add(v, "policy.min_abi", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "policy.min_abi", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "guest policy's minimum ABI meets the requirement"
 			      : "guest policy's minimum ABI is below the requirement"),
 		       want, got);
@@ -476,12 +480,12 @@ static void check_mit(sa_verdict *v, const char *id, const char *name, const sa_
 	snprintf(want, sizeof(want), "bits 0x%llx set", (unsigned long long)need);
 	if (!sa_snp_report_has_mit_vectors(r)) {
 		snprintf(got, sizeof(got), "report version %u", r->version);
-		set_ev(add(v, id, SA_CHECK_FAIL, "%s is absent before report version 5", name), want, got);
+		sa_check_set_ev(sa_verdict_add(v, id, SA_CHECK_FAIL, "%s is absent before report version 5", name), want, got);
 		return;
 	}
 	snprintf(got, sizeof(got), "0x%llx", (unsigned long long)have);
 	bool ok = (have & need) == need;
-	set_ev(add(v, id, ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+	sa_check_set_ev(sa_verdict_add(v, id, ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 		   ok ? "%s has every required mitigation" : "%s lacks required mitigations", name),
 	       want, got);
 }
@@ -508,7 +512,7 @@ static void appraise(sa_verdict *v, const sa_snp_report *r, sa_product p, const 
 			     r->id_key_digest);
 	if (a->n_author_key_digests) {
 		if (!(r->key_info & SA_KEYINFO_AUTHOR_KEY_EN))
-			add(v, "author_key_digest", SA_CHECK_FAIL,
+			sa_verdict_add(v, "author_key_digest", SA_CHECK_FAIL,
 			    "an author key is demanded but AUTHOR_KEY_EN is clear in KEY_INFO");
 		else
 			check_any_of(v, "author_key_digest", "AUTHOR_KEY_DIGEST", a->author_key_digests,
@@ -516,12 +520,12 @@ static void appraise(sa_verdict *v, const sa_snp_report *r, sa_product p, const 
 	}
 	if (a->require_id_block) {
 		bool ok = !sa_all_zero(r->id_key_digest, 48);
-		add(v, "id_block.required", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_verdict_add(v, "id_block.required", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 		    ok ? "the guest was launched with an ID block" : "the guest was launched without an ID block");
 	}
 	if (a->require_author_key) {
 		bool ok = (r->key_info & SA_KEYINFO_AUTHOR_KEY_EN) && !sa_all_zero(r->author_key_digest, 48);
-		add(v, "author_key.required", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_verdict_add(v, "author_key.required", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 		    ok ? "the ID block was signed by an author key" : "the ID block was not signed by an author key");
 	}
 	check_min_tcb(v, "tcb.min_current", "CURRENT_TCB", r->current_tcb, p, &a->min_current_tcb);
@@ -532,7 +536,7 @@ static void appraise(sa_verdict *v, const sa_snp_report *r, sa_product p, const 
 		bool ok = r->guest_svn >= a->min_guest_svn;
 		snprintf(want, sizeof(want), ">= %u", a->min_guest_svn);
 		snprintf(got, sizeof(got), "%u", r->guest_svn);
-		set_ev(add(v, "guest_svn", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "guest_svn", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "GUEST_SVN meets the minimum" : "GUEST_SVN is below the minimum"),
 		       want, got);
 	}
@@ -541,7 +545,7 @@ static void appraise(sa_verdict *v, const sa_snp_report *r, sa_product p, const 
 		bool ok = r->version >= a->min_report_version;
 		snprintf(want, sizeof(want), ">= %u", a->min_report_version);
 		snprintf(got, sizeof(got), "%u", r->version);
-		set_ev(add(v, "report.min_version", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "report.min_version", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "report version meets the minimum" : "report version is below the minimum"),
 		       want, got);
 	}
@@ -549,7 +553,7 @@ static void appraise(sa_verdict *v, const sa_snp_report *r, sa_product p, const 
 		bool ok = r->vmpl == (uint32_t)a->vmpl;
 		snprintf(want, sizeof(want), "%d", a->vmpl);
 		snprintf(got, sizeof(got), "%u", r->vmpl);
-		set_ev(add(v, "vmpl", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "vmpl", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "the report was requested at the expected VMPL" : "the report was requested at another VMPL"),
 		       want, got);
 	}
@@ -557,7 +561,7 @@ static void appraise(sa_verdict *v, const sa_snp_report *r, sa_product p, const 
 		bool ok = r->vmpl <= (uint32_t)a->max_vmpl;
 		snprintf(want, sizeof(want), "<= %d", a->max_vmpl);
 		snprintf(got, sizeof(got), "%u", r->vmpl);
-		set_ev(add(v, "vmpl.max", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "vmpl.max", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "VMPL is privileged enough" : "the report was requested at a less privileged VMPL"),
 		       want, got);
 	}
@@ -576,16 +580,16 @@ static void check_report_fields(sa_verdict *v, const sa_snp_report *r, const sa_
 	char got[32];
 	snprintf(got, sizeof(got), "%u", r->version);
 	if (r->version <= SA_SNP_REPORT_MAX_VERSION)
-		set_ev(add(v, "report.version", SA_CHECK_PASS, "report version %u is known", r->version), "2..5", got);
+		sa_check_set_ev(sa_verdict_add(v, "report.version", SA_CHECK_PASS, "report version %u is known", r->version), "2..5", got);
 	else
-		set_ev(add(v, "report.version", SA_CHECK_WARN,
+		sa_check_set_ev(sa_verdict_add(v, "report.version", SA_CHECK_WARN,
 			   "report version %u is newer than this verifier knows; decoded with the version %d layout",
 			   r->version, SA_SNP_REPORT_MAX_VERSION),
 		       "2..5", got);
 
 	snprintf(got, sizeof(got), "%u", r->signature_algo);
 	bool algo = r->signature_algo == SA_SNP_SIG_ALGO_ECDSA_P384_SHA384;
-	set_ev(add(v, "report.signature_algo", algo ? SA_CHECK_PASS : SA_CHECK_FAIL,
+	sa_check_set_ev(sa_verdict_add(v, "report.signature_algo", algo ? SA_CHECK_PASS : SA_CHECK_FAIL,
 		   algo ? "signature algorithm is ECDSA P-384 with SHA-384"
 			: "signature algorithm is not ECDSA P-384 with SHA-384"),
 	       "1", got);
@@ -595,12 +599,12 @@ static void check_report_fields(sa_verdict *v, const sa_snp_report *r, const sa_
 	if (nf > 16)
 		nf = 16;
 	if (nf == 0)
-		add(v, "report.reserved", SA_CHECK_PASS, "reserved fields are zero");
+		sa_verdict_add(v, "report.reserved", SA_CHECK_PASS, "reserved fields are zero");
 	for (size_t i = 0; i < nf; i++) {
 		bool fail = f[i].mbz || a->strict_reserved;
 		char where[48];
 		snprintf(where, sizeof(where), "offset 0x%zx, %zu bytes", f[i].offset, f[i].length);
-		set_ev(add(v, "report.reserved", fail ? SA_CHECK_FAIL : SA_CHECK_WARN,
+		sa_check_set_ev(sa_verdict_add(v, "report.reserved", fail ? SA_CHECK_FAIL : SA_CHECK_WARN,
 			   fail ? "%s must be zero in report version %u but is not"
 				: "%s is not zero (a field newer than this verifier, version %u?)",
 			   f[i].name, r->version),
@@ -609,19 +613,19 @@ static void check_report_fields(sa_verdict *v, const sa_snp_report *r, const sa_
 
 	unsigned sk = sa_snp_report_signing_key(r);
 	if (r->key_info & SA_KEYINFO_MASK_CHIP_KEY)
-		add(v, "report.signed", SA_CHECK_FAIL,
+		sa_verdict_add(v, "report.signed", SA_CHECK_FAIL,
 		    "MASK_CHIP_KEY is set: the firmware did not sign this report (signature is zero)");
 	else if (sk == SA_SIGNING_KEY_NONE)
-		add(v, "report.signed", SA_CHECK_FAIL, "SIGNING_KEY is 'none': this report is not signed");
+		sa_verdict_add(v, "report.signed", SA_CHECK_FAIL, "SIGNING_KEY is 'none': this report is not signed");
 	else if (sk != SA_SIGNING_KEY_VCEK && sk != SA_SIGNING_KEY_VLEK)
-		add(v, "report.signed", SA_CHECK_FAIL, "SIGNING_KEY is the reserved value %u", sk);
+		sa_verdict_add(v, "report.signed", SA_CHECK_FAIL, "SIGNING_KEY is the reserved value %u", sk);
 	else
-		add(v, "report.signed", SA_CHECK_PASS, "report is signed by the %s", sa_signing_key_name(sk));
+		sa_verdict_add(v, "report.signed", SA_CHECK_PASS, "report is signed by the %s", sa_signing_key_name(sk));
 
 	if (a->signer == SA_SIGNER_VCEK_ONLY || a->signer == SA_SIGNER_VLEK_ONLY) {
 		unsigned want = a->signer == SA_SIGNER_VCEK_ONLY ? SA_SIGNING_KEY_VCEK : SA_SIGNING_KEY_VLEK;
 		bool ok = sk == want;
-		set_ev(add(v, "report.signer_allowed", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
+		sa_check_set_ev(sa_verdict_add(v, "report.signer_allowed", ok ? SA_CHECK_PASS : SA_CHECK_FAIL,
 			   ok ? "signing key type is allowed" : "signing key type is not allowed"),
 		       sa_signing_key_name(want), sa_signing_key_name(sk));
 	}
@@ -639,18 +643,18 @@ static sa_product determine_product(sa_verdict *v, const sa_snp_report *r, const
 	sa_product cpu = sa_snp_report_cpuid_product(r);
 	if (p == SA_PRODUCT_UNKNOWN) {
 		if (sa_snp_report_has_cpuid(r))
-			add(v, "product", SA_CHECK_FAIL,
+			sa_verdict_add(v, "product", SA_CHECK_FAIL,
 			    "CPUID family 0x%02x model 0x%02x is not a known SEV-SNP product; pass --product",
 			    r->cpuid_fam_id, r->cpuid_mod_id);
 		else
-			add(v, "product", SA_CHECK_FAIL,
+			sa_verdict_add(v, "product", SA_CHECK_FAIL,
 			    "a version %u report does not name its product; pass --product or a VEK", r->version);
 		return p;
 	}
-	add(v, "product", SA_CHECK_PASS, "product %s (from %s)", sa_product_name(p),
+	sa_verdict_add(v, "product", SA_CHECK_PASS, "product %s (from %s)", sa_product_name(p),
 	    !strcmp(src, "cpuid") ? "the report's CPUID fields" : !strcmp(src, "user") ? "--product" : "the VEK");
 	if (cpu != SA_PRODUCT_UNKNOWN && a->product != SA_PRODUCT_UNKNOWN && a->product != cpu)
-		set_ev(add(v, "product.expected", SA_CHECK_FAIL, "the report is from another product than required"),
+		sa_check_set_ev(sa_verdict_add(v, "product.expected", SA_CHECK_FAIL, "the report is from another product than required"),
 		       sa_product_name(a->product), sa_product_name(cpu));
 	/* Stepping: CPUID_STEP (v3+), else the VEK's productName suffix. */
 	if (sa_snp_report_has_cpuid(r))
@@ -662,14 +666,14 @@ static sa_product determine_product(sa_verdict *v, const sa_snp_report *r, const
 		snprintf(want, sizeof(want), "%d", a->stepping);
 		snprintf(got, sizeof(got), "%d", v->stepping);
 		if (v->stepping == SA_STEPPING_UNKNOWN)
-			add(v, "product.stepping", SA_CHECK_FAIL,
+			sa_verdict_add(v, "product.stepping", SA_CHECK_FAIL,
 			    "expected product stepping %d, but the stepping is not known", a->stepping);
 		else if (v->stepping != a->stepping)
-			set_ev(add(v, "product.stepping", SA_CHECK_FAIL, "expected product stepping %d, got %d",
+			sa_check_set_ev(sa_verdict_add(v, "product.stepping", SA_CHECK_FAIL, "expected product stepping %d, got %d",
 				   a->stepping, v->stepping),
 			       want, got);
 		else
-			set_ev(add(v, "product.stepping", SA_CHECK_PASS, "product stepping is %d", v->stepping), want,
+			sa_check_set_ev(sa_verdict_add(v, "product.stepping", SA_CHECK_PASS, "product stepping is %d", v->stepping), want,
 			       got);
 	}
 	return p;
@@ -704,7 +708,7 @@ sa_status sa_verify_snp_report(const uint8_t *report, size_t len, sa_trust *trus
 	const sa_cert *vek = find_vek(trust, r, guess, vek_role);
 	sa_product p = determine_product(v, r, a, vek);
 	if (vek && p != SA_PRODUCT_UNKNOWN && vek->product != SA_PRODUCT_UNKNOWN && vek->product != p)
-		set_ev(add(v, "vek.product", SA_CHECK_FAIL, "the %s is for another product than the report",
+		sa_check_set_ev(sa_verdict_add(v, "vek.product", SA_CHECK_FAIL, "the %s is for another product than the report",
 			   vek->subject_cn),
 		       sa_product_name(p), sa_product_name(vek->product));
 
@@ -712,46 +716,46 @@ sa_status sa_verify_snp_report(const uint8_t *report, size_t len, sa_trust *trus
 	time_t now = sa_trust_now(trust);
 	const sa_cert *root = p != SA_PRODUCT_UNKNOWN ? find_root(v, trust, p) : NULL;
 	if (!root && p == SA_PRODUCT_UNKNOWN)
-		add(v, "chain.root", SA_CHECK_SKIP, "root not selected: product unknown");
+		sa_verdict_add(v, "chain.root", SA_CHECK_SKIP, "root not selected: product unknown");
 	const sa_cert *mid = NULL;
 	if (root) {
 		sa_error e;
 		if (verify_sig_memo(trust, root, root, &e) == SA_OK)
-			add(v, "chain.root_self_signature", SA_CHECK_PASS, "%s is self-signed", root->subject_cn);
+			sa_verdict_add(v, "chain.root_self_signature", SA_CHECK_PASS, "%s is self-signed", root->subject_cn);
 		else
-			add(v, "chain.root_self_signature", SA_CHECK_FAIL, "%s", e.msg);
+			sa_verdict_add(v, "chain.root_self_signature", SA_CHECK_FAIL, "%s", e.msg);
 		check_validity(v, "chain.root_validity", root, now, a->skip_validity);
 		mid = find_intermediate(v, trust, root, p, mid_role);
 		if (mid)
 			check_validity(v, "chain.intermediate_validity", mid, now, a->skip_validity);
 		if (mid && a->crl_der) {
 			if (sa_crl_check(a->crl_der, a->crl_len, root, mid, now, &e) == SA_OK)
-				add(v, "chain.crl", SA_CHECK_PASS, "%s is not revoked by the %s CRL", mid->subject_cn,
+				sa_verdict_add(v, "chain.crl", SA_CHECK_PASS, "%s is not revoked by the %s CRL", mid->subject_cn,
 				    root->subject_cn);
 			else
-				add(v, "chain.crl", SA_CHECK_FAIL, "%s", e.msg);
+				sa_verdict_add(v, "chain.crl", SA_CHECK_FAIL, "%s", e.msg);
 		}
 	}
 	if (!vek) {
-		add(v, "chain.vek", SA_CHECK_FAIL,
+		sa_verdict_add(v, "chain.vek", SA_CHECK_FAIL,
 		    "no %s for this report: pass it with --vcek FILE, put it in --certs DIR, or allow a KDS fetch",
 		    sa_cert_role_name(vek_role));
 	} else {
 		v->have_vek = true;
 		memcpy(v->vek_fingerprint, vek->fingerprint, 32);
 		if (vek->role != vek_role)
-			set_ev(add(v, "vek.role", SA_CHECK_FAIL, "the report is signed by a %s but the certificate is a %s",
+			sa_check_set_ev(sa_verdict_add(v, "vek.role", SA_CHECK_FAIL, "the report is signed by a %s but the certificate is a %s",
 				   sa_cert_role_name(vek_role), sa_cert_role_name(vek->role)),
 			       sa_cert_role_name(vek_role), sa_cert_role_name(vek->role));
 		if (mid) {
 			sa_error e;
 			if (verify_sig_memo(trust, vek, mid, &e) == SA_OK)
-				add(v, "chain.vek", SA_CHECK_PASS, "%s is signed by %s", vek->subject_cn,
+				sa_verdict_add(v, "chain.vek", SA_CHECK_PASS, "%s is signed by %s", vek->subject_cn,
 				    mid->subject_cn);
 			else
-				add(v, "chain.vek", SA_CHECK_FAIL, "%s", e.msg);
+				sa_verdict_add(v, "chain.vek", SA_CHECK_FAIL, "%s", e.msg);
 		} else {
-			add(v, "chain.vek", SA_CHECK_SKIP, "%s not checked: no verified intermediate", vek->subject_cn);
+			sa_verdict_add(v, "chain.vek", SA_CHECK_SKIP, "%s not checked: no verified intermediate", vek->subject_cn);
 		}
 		check_validity(v, "chain.vek_validity", vek, now, a->skip_validity);
 
@@ -759,10 +763,10 @@ sa_status sa_verify_snp_report(const uint8_t *report, size_t len, sa_trust *trus
 		sa_error e;
 		if (sa_ecdsa_p384_verify_le(vek->pubkey, report, SA_SNP_REPORT_SIGNED_SIZE, r->sig_r, r->sig_s, &e) ==
 		    SA_OK)
-			add(v, "report.signature", SA_CHECK_PASS, "report signature verifies with the %s",
+			sa_verdict_add(v, "report.signature", SA_CHECK_PASS, "report signature verifies with the %s",
 			    sa_cert_role_name(vek->role));
 		else
-			add(v, "report.signature", SA_CHECK_FAIL, "report signature does not verify with the %s: %s",
+			sa_verdict_add(v, "report.signature", SA_CHECK_FAIL, "report signature does not verify with the %s: %s",
 			    sa_cert_role_name(vek->role), e.msg);
 
 		/* Phase 6: binding. */
@@ -776,6 +780,6 @@ sa_status sa_verify_snp_report(const uint8_t *report, size_t len, sa_trust *trus
 	if (p != SA_PRODUCT_UNKNOWN)
 		appraise(v, r, p, a);
 
-	v->verified = sa_verdict_first_failure(v) == NULL && v->n > 0;
+	sa_verdict_conclude(v);
 	return SA_OK;
 }
