@@ -6,6 +6,7 @@
 #ifndef SEVATTEST_CRYPTO_H
 #define SEVATTEST_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,17 @@ SA_MUST_USE sa_status sa_ecdsa_p384_verify_le(EVP_PKEY *key, const uint8_t *msg,
 /* Sign with SHA-384 by an EC P-384 private key into little-endian r,s. */
 SA_MUST_USE sa_status sa_ecdsa_p384_sign_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_len, uint8_t r[72],
 					    uint8_t s[72], sa_error *err);
+
+/*
+ * The same for any EC key and digest ("SHA256" or "SHA384"), r and s given as
+ * `width`-byte little-endian integers (SEV certificates and reports: 72).
+ */
+SA_MUST_USE sa_status sa_ecdsa_verify_le(EVP_PKEY *key, const char *digest, const uint8_t *msg, size_t msg_len,
+					 const uint8_t *r, const uint8_t *s, size_t width, sa_error *err);
+SA_MUST_USE sa_status sa_ecdsa_sign_le(EVP_PKEY *key, const char *digest, const uint8_t *msg, size_t msg_len,
+				       uint8_t *r, uint8_t *s, size_t width, sa_error *err);
+/* A fresh EC P-384 key pair.  (AMD's 0x404-byte public key codec: idblock.h.) */
+SA_MUST_USE sa_status sa_p384_generate(EVP_PKEY **out, sa_error *err);
 
 /* Record OpenSSL's error queue into err, after a prefix. Clears the queue. */
 sa_status sa_crypto_error(sa_error *err, const char *fmt, ...) SA_PRINTF(2, 3);
