@@ -50,8 +50,7 @@ SA_MUST_USE sa_status sa_ecdsa_verify_le(EVP_PKEY *key, const char *digest, cons
 					 const uint8_t *r, const uint8_t *s, size_t width, sa_error *err);
 SA_MUST_USE sa_status sa_ecdsa_sign_le(EVP_PKEY *key, const char *digest, const uint8_t *msg, size_t msg_len,
 				       uint8_t *r, uint8_t *s, size_t width, sa_error *err);
-/* A fresh EC P-384 key pair.  (AMD's 0x404-byte public key codec: idblock.h.) */
-SA_MUST_USE sa_status sa_p384_generate(EVP_PKEY **out, sa_error *err);
+/* Key generation: cert.h (sa_key_generate_p384); AMD's 0x404-byte public key codec: idblock.h. */
 
 /* Record OpenSSL's error queue into err, after a prefix. Clears the queue. */
 sa_status sa_crypto_error(sa_error *err, const char *fmt, ...) SA_PRINTF(2, 3);

@@ -102,6 +102,11 @@ typedef struct sa_measure_params {
 	size_t initrd_len;
 	const char *cmdline; /* NULL = none */
 	const uint8_t *ovmf_hash; /* SNP: 48-byte precomputed digest of the OVMF pages, or NULL */
+	/* SEV-ES: the VMSA pages themselves (SA_VMSA_SIZE bytes each, e.g. saved from a real launch) instead
+	 * of built ones: vmsa_bsp for vCPU 0, vmsa_ap for every other vCPU (needed when vcpus > 1); both
+	 * NULL = build them from vcpu_sig and vmm */
+	const uint8_t *vmsa_bsp;
+	const uint8_t *vmsa_ap;
 	sa_measure_trace_fn trace; /* optional */
 	void *trace_ctx;
 } sa_measure_params;

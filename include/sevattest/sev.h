@@ -115,6 +115,19 @@ SA_MUST_USE sa_status sa_sev_session_create(const sa_sev_session_params *p, sa_s
 SA_MUST_USE sa_status sa_sev_session_open(EVP_PKEY *pdh_key, const sa_sev_cert *godh_cert,
 					  const sa_sev_session *session, uint32_t policy, sa_sev_tks *tks,
 					  sa_error *err);
+/*
+ * The two halves after the key agreement, given the shared secret Z (48 bytes
+ * from ECDH; any length for the known-answer tests): master = KDF(Z,
+ * "sev-master-secret", nonce), KEK/KIK = KDF(master, "sev-kek"/"sev-kik", ""),
+ * WRAP_TK = AES-128-CTR(KEK, wrap_iv, TEK ‖ TIK), WRAP_MAC = HMAC(KIK,
+ * WRAP_TK), POLICY_MAC = HMAC(TIK, policy).  Unwrap checks both MACs as
+ * sa_sev_session_open says.
+ */
+SA_MUST_USE sa_status sa_sev_session_wrap(const uint8_t *z, size_t z_len, const uint8_t nonce[16],
+					  const uint8_t wrap_iv[16], const sa_sev_tks *tks, uint32_t policy,
+					  sa_sev_session *out, sa_error *err);
+SA_MUST_USE sa_status sa_sev_session_unwrap(const uint8_t *z, size_t z_len, const sa_sev_session *session,
+					    uint32_t policy, sa_sev_tks *tks, sa_error *err);
 
 /* ---- LAUNCH_MEASURE ------------------------------------------------------------ */
 
@@ -173,8 +186,9 @@ SA_MUST_USE sa_status sa_sev_secret_open(const sa_sev_tks *tks, const uint8_t *m
 /*
  * The secret table OVMF parses from the injected area (sevctl's format):
  * header GUID 1e74f542-71dd-4d66-963e-ef4287ff173b, u32 total length, then
- * entries {GUID, u32 length (24 + data), data}, zero-padded to a multiple of
- * 16.  GUIDs in EFI byte order (first three fields little-endian).
+ * entries {GUID, u32 length (20 + data), data}, zero-padded to a multiple of
+ * 16 (the table length counts the header and entries, not the padding).
+ * GUIDs in EFI byte order (first three fields little-endian).
  */
 typedef struct sa_sev_secret_entry {
 	uint8_t guid[16]; /* EFI byte order */

@@ -132,6 +132,8 @@ SA_MUST_USE sa_status sa_sev_cert_init(sa_sev_cert *c, uint32_t usage, uint32_t 
 bool sa_sev_cert_same_key(const sa_sev_cert *a, const sa_sev_cert *b);
 /* Number of non-empty signature slots. */
 unsigned sa_sev_cert_sig_count(const sa_sev_cert *c);
+/* SHA-256 of the 0x404-byte PUB_KEY field: the key's fingerprint in messages and `show sev-cert`. */
+SA_MUST_USE sa_status sa_sev_cert_key_fingerprint(const sa_sev_cert *c, uint8_t out[32], sa_error *err);
 
 /*
  * Sign c with the private key of a signer whose usage is signer_usage (OCA,
@@ -214,7 +216,10 @@ typedef struct sa_sev_ark_pin {
 
 /* AMD's pinned AMD-format ARKs (Naples, Rome, Milan, Genoa, Turin). */
 const sa_sev_ark_pin *sa_sev_ark_pins(size_t *count);
-/* The pin an ARK matches, or NULL. */
+/* Where AMD's KDS serves the ASK-signed CEK of a chip: this prefix, then GET_ID's 64 bytes in hex. */
+#define SA_SEV_KDS_CEK_URL "https://kdsintf.amd.com/cek/id/"
+
+/* The pin an ARK matches (key id and fingerprint), or NULL. */
 const sa_sev_ark_pin *sa_sev_ark_pin_match(const sa_amd_cert *ark);
 
 /* ---- files --------------------------------------------------------------- */
@@ -225,7 +230,12 @@ const sa_sev_ark_pin *sa_sev_ark_pin_match(const sa_amd_cert *ark);
  * AMD CA certificates (ASK, ARK, ASK ‖ ARK); raw binary or base64 (QEMU's
  * query-sev-capabilities and session files are base64).
  */
+/* Exactly one SEV certificate (a bundle is SA_ERR_TRAILING, naming how many it holds). */
 SA_MUST_USE sa_status sa_sev_cert_read_file(const char *path, sa_sev_cert *out, sa_error *err);
+/* A bundle of 1..max SEV certificates, in file order; *count = how many. */
+SA_MUST_USE sa_status sa_sev_cert_read_file_all(const char *path, sa_sev_cert *out, size_t max, size_t *count,
+						sa_error *err);
+/* 1..max AMD CA certificates (ASK ‖ ARK gives 2), in file order; *count = how many. */
 SA_MUST_USE sa_status sa_amd_cert_read_file(const char *path, sa_amd_cert *out, size_t max, size_t *count,
 					    sa_error *err);
 

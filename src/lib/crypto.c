@@ -153,17 +153,43 @@ sa_status sa_key_require_p384(EVP_PKEY *key, const char *what, sa_error *err)
 	return SA_OK;
 }
 
-sa_status sa_ecdsa_p384_verify_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_len, const uint8_t r[72],
-				  const uint8_t s[72], sa_error *err)
+/* "SHA256" or "SHA384" (the digests AMD's formats use); NULL otherwise. */
+static const EVP_MD *named_digest(const char *name)
 {
-	SA_ENSURE(key, err, SA_ERR_UNSUPPORTED, "signing key: none given (expected ECDSA P-384)");
-	SA_TRY(sa_key_require_p384(key, "signing key", err));
+	if (!name)
+		return NULL;
+	if (strcmp(name, "SHA384") == 0)
+		return EVP_sha384();
+	if (strcmp(name, "SHA256") == 0)
+		return EVP_sha256();
+	return NULL;
+}
+
+/* The checks shared by ECDSA signing and verification: an EC key, a known digest, a sane width. */
+static sa_status ecdsa_args(EVP_PKEY *key, const char *digest_name, const uint8_t *r, const uint8_t *s, size_t width,
+			    const EVP_MD **md, sa_error *err)
+{
+	SA_ENSURE(EVP_PKEY_is_a(key, "EC"), err, SA_ERR_UNSUPPORTED, "signing key: not an EC key, expected ECDSA");
+	*md = named_digest(digest_name);
+	SA_ENSURE(*md, err, SA_ERR_UNSUPPORTED, "ECDSA digest '%s': expected SHA256 or SHA384",
+		  digest_name ? digest_name : "(none)");
+	SA_ENSURE(r && s && width > 0 && width <= 128, err, SA_ERR_ARG, "ECDSA signature: width %zu, expected 1..128",
+		  width);
+	return SA_OK;
+}
+
+sa_status sa_ecdsa_verify_le(EVP_PKEY *key, const char *digest_name, const uint8_t *msg, size_t msg_len,
+			     const uint8_t *r, const uint8_t *s, size_t width, sa_error *err)
+{
+	SA_ENSURE(key, err, SA_ERR_UNSUPPORTED, "signing key: none given (expected ECDSA)");
+	const EVP_MD *md = NULL;
+	SA_TRY(ecdsa_args(key, digest_name, r, s, width, &md, err));
 	uint8_t *der = NULL;
 	size_t der_len = 0;
-	SA_TRY(sa_ecdsa_sig_le_to_der(r, s, 72, &der, &der_len, err));
+	SA_TRY(sa_ecdsa_sig_le_to_der(r, s, width, &der, &der_len, err));
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	sa_status st;
-	if (!ctx || EVP_DigestVerifyInit(ctx, NULL, EVP_sha384(), NULL, key) != 1) {
+	if (!ctx || EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) != 1) {
 		st = sa_crypto_error(err, "cannot start ECDSA verification");
 	} else {
 		int rc = EVP_DigestVerify(ctx, der, der_len, msg, msg_len);
@@ -171,7 +197,7 @@ sa_status sa_ecdsa_p384_verify_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_
 			st = SA_OK;
 		} else {
 			ERR_clear_error();
-			st = sa_error_set(err, SA_ERR_VERIFY, "ECDSA P-384/SHA-384 signature does not verify");
+			st = sa_error_set(err, SA_ERR_VERIFY, "ECDSA/%s signature does not verify", digest_name);
 		}
 	}
 	EVP_MD_CTX_free(ctx);
@@ -179,18 +205,41 @@ sa_status sa_ecdsa_p384_verify_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_
 	return st;
 }
 
-sa_status sa_ecdsa_p384_sign_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_len, uint8_t r[72], uint8_t s[72],
-				sa_error *err)
+sa_status sa_ecdsa_sign_le(EVP_PKEY *key, const char *digest_name, const uint8_t *msg, size_t msg_len, uint8_t *r,
+			   uint8_t *s, size_t width, sa_error *err)
 {
+	SA_ENSURE(key, err, SA_ERR_ARG, "ECDSA signing: no key given");
+	const EVP_MD *md = NULL;
+	SA_TRY(ecdsa_args(key, digest_name, r, s, width, &md, err));
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char der[160];
-	size_t der_len = sizeof(der);
+	unsigned char der[320];
+	size_t der_len = 0;
 	sa_status st = SA_OK;
-	if (!ctx || EVP_DigestSignInit(ctx, NULL, EVP_sha384(), NULL, key) != 1 ||
-	    EVP_DigestSign(ctx, der, &der_len, msg, msg_len) != 1)
-		st = sa_crypto_error(err, "ECDSA P-384 signing failed");
+	/* Ask for the size first: a key on a larger curve than the buffer is refused, not overrun. */
+	if (!ctx || EVP_DigestSignInit(ctx, NULL, md, NULL, key) != 1 || EVP_DigestSign(ctx, NULL, &der_len, msg,
+											  msg_len) != 1)
+		st = sa_crypto_error(err, "ECDSA signing failed");
+	else if (der_len > sizeof(der))
+		st = sa_error_set(err, SA_ERR_UNSUPPORTED, "ECDSA signing: curve too large (%zu-byte signature)",
+				  der_len);
+	else if (EVP_DigestSign(ctx, der, &der_len, msg, msg_len) != 1)
+		st = sa_crypto_error(err, "ECDSA signing failed");
 	EVP_MD_CTX_free(ctx);
 	if (st != SA_OK)
 		return st;
-	return sa_ecdsa_sig_der_to_le(der, der_len, r, s, 72, err);
+	return sa_ecdsa_sig_der_to_le(der, der_len, r, s, width, err);
+}
+
+sa_status sa_ecdsa_p384_verify_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_len, const uint8_t r[72],
+				  const uint8_t s[72], sa_error *err)
+{
+	SA_ENSURE(key, err, SA_ERR_UNSUPPORTED, "signing key: none given (expected ECDSA P-384)");
+	SA_TRY(sa_key_require_p384(key, "signing key", err));
+	return sa_ecdsa_verify_le(key, "SHA384", msg, msg_len, r, s, 72, err);
+}
+
+sa_status sa_ecdsa_p384_sign_le(EVP_PKEY *key, const uint8_t *msg, size_t msg_len, uint8_t r[72], uint8_t s[72],
+				sa_error *err)
+{
+	return sa_ecdsa_sign_le(key, "SHA384", msg, msg_len, r, s, 72, err);
 }

@@ -222,6 +222,9 @@ static sa_status check_params(const sa_measure_params *p, sa_error *err)
 	SA_ENSURE(p->has_kernel || (!p->initrd && !p->cmdline), err, SA_ERR_ARG,
 		  "measure: an initrd or command line is measured only with a kernel");
 	SA_ENSURE(!p->has_kernel || p->kernel || p->kernel_len == 0, err, SA_ERR_ARG, "measure: missing kernel data");
+	SA_ENSURE((!p->vmsa_bsp && !p->vmsa_ap) || p->mode == SA_MEASURE_SEVES, err, SA_ERR_ARG,
+		  "measure: given VMSA pages apply to mode seves only, not %s", sa_measure_mode_name(p->mode));
+	SA_ENSURE(p->vmsa_bsp || !p->vmsa_ap, err, SA_ERR_ARG, "measure: an AP VMSA was given without the BSP VMSA");
 	return SA_OK;
 }
 
@@ -375,13 +378,24 @@ static sa_status measure_sev(const sa_measure_params *p, const sa_ovmf *o, sa_me
 		out->has_hashes_table = true;
 	}
 	uint8_t bsp[SA_VMSA_SIZE], ap[SA_VMSA_SIZE];
-	if (p->mode == SA_MEASURE_SEVES) {
+	const uint8_t *vbsp = bsp, *vap = ap;
+	if (p->mode == SA_MEASURE_SEVES && p->vmsa_bsp) {
+		/* The caller's VMSA pages: the AP reset vector is theirs, not OVMF's. */
+		SA_ENSURE(p->vcpus >= 1 && p->vcpus <= MAX_VCPUS, err, SA_ERR_RANGE, "vCPU count %u, expected 1 to %u",
+			  p->vcpus, MAX_VCPUS);
+		SA_ENSURE(p->vcpus == 1 || p->vmsa_ap, err, SA_ERR_ARG,
+			  "measure: %u vCPUs with a given BSP VMSA need the AP VMSA too", p->vcpus);
+		vbsp = p->vmsa_bsp;
+		vap = p->vmsa_ap;
+	} else if (p->mode == SA_MEASURE_SEVES) {
 		SA_TRY(check_vcpus(p, o, err));
 		SA_TRY(build_vmsas(p, o, 0, bsp, ap, err)); /* SEV-ES VMSAs have SEV_FEATURES 0 */
-		SA_TRY(sa_sha384(bsp, SA_VMSA_SIZE, out->bsp_vmsa_sha384, err));
+	}
+	if (p->mode == SA_MEASURE_SEVES) {
+		SA_TRY(sa_sha384(vbsp, SA_VMSA_SIZE, out->bsp_vmsa_sha384, err));
 		out->has_bsp_vmsa = true;
 		if (p->vcpus > 1) {
-			SA_TRY(sa_sha384(ap, SA_VMSA_SIZE, out->ap_vmsa_sha384, err));
+			SA_TRY(sa_sha384(vap, SA_VMSA_SIZE, out->ap_vmsa_sha384, err));
 			out->has_ap_vmsa = true;
 		}
 	}
@@ -391,7 +405,7 @@ static sa_status measure_sev(const sa_measure_params *p, const sa_ovmf *o, sa_me
 	if (st == SA_OK && out->has_hashes_table)
 		st = hasher_update(&h, out->hashes_table, sizeof(out->hashes_table), err);
 	for (unsigned i = 0; st == SA_OK && p->mode == SA_MEASURE_SEVES && i < p->vcpus; i++)
-		st = hasher_update(&h, i == 0 ? bsp : ap, SA_VMSA_SIZE, err);
+		st = hasher_update(&h, i == 0 ? vbsp : vap, SA_VMSA_SIZE, err);
 	if (st == SA_OK)
 		st = hasher_final(&h, out->digest, err);
 	hasher_free(&h);
