@@ -114,6 +114,21 @@ SA_MUST_USE sa_status sa_emu_guest_secrets(sa_emu *e, uint32_t handle, uint8_t p
 /* The launch digest so far (for tests and tools). */
 SA_MUST_USE sa_status sa_emu_guest_measurement(sa_emu *e, uint32_t handle, uint8_t ld[48], sa_error *err);
 
+/* What the hypervisor knows of an SNP guest (the QMP server reports it). */
+typedef struct sa_emu_snp_guest_info {
+	uint32_t handle;
+	bool running;            /* LAUNCH_FINISH done */
+	uint64_t policy;
+	uint8_t measurement[48]; /* the launch digest (final once running) */
+	uint8_t host_data[32];
+	bool id_block_en, author_key_en;
+	uint8_t id_key_digest[48], author_key_digest[48];
+} sa_emu_snp_guest_info;
+
+/* SA_ERR_NOT_FOUND for a handle that is not a live SNP guest. */
+SA_MUST_USE sa_status sa_emu_snp_guest_info_get(sa_emu *e, uint32_t handle, sa_emu_snp_guest_info *out,
+						sa_error *err);
+
 /*
  * SNP_GUEST_REQUEST: one sealed request message in, one sealed response out
  * (resp_cap >= SA_GMSG_PAGE_SIZE).  Handles MSG_REPORT_REQ and MSG_KEY_REQ.
@@ -162,12 +177,20 @@ SA_MUST_USE sa_status sa_emu_decommission(sa_emu *e, uint32_t handle, uint32_t *
  * of its launch digest is not persisted, so a daemon restart drops it, as a
  * platform reset drops a launch on hardware.  From LAUNCH_MEASURE on it is
  * persisted (digest, policy, state, TEK/TIK in the keys file).
+ * DECOMMISSION (sa_emu_decommission) wipes a guest's TEK/TIK and secrets.
+ * The statuses each command answers, and why, are listed in emu_sev.c.
  */
 
 typedef struct sa_sev_platform_status sa_sev_platform_status; /* sev.h */
 
 SA_MUST_USE sa_status sa_emu_sev_platform_status(sa_emu *e, sa_sev_platform_status *out, uint32_t *fw_status,
 						 sa_error *err);
+/*
+ * SHUTDOWN then INIT with or without CONFIG_ES (INIT's flag 0; the platform
+ * starts with it set): without it, LAUNCH_START refuses an ES policy with
+ * POLICY_FAILURE.  Needs INIT (no SEV guest), else INVALID_PLATFORM_STATE.
+ */
+SA_MUST_USE sa_status sa_emu_sev_reinit(sa_emu *e, bool config_es, uint32_t *fw_status, sa_error *err);
 /* New self-owned OCA, PEK, PDH. */
 SA_MUST_USE sa_status sa_emu_sev_factory_reset(sa_emu *e, uint32_t *fw_status, sa_error *err);
 /* New PEK (signed by the current OCA, if self-owned, and by the CEK) and a new PDH; an imported OCA is dropped. */
@@ -237,10 +260,12 @@ typedef struct sa_emu_sev_guest_info {
 /* SA_ERR_NOT_FOUND for a handle that is not a (live) SEV guest. */
 SA_MUST_USE sa_status sa_emu_sev_guest_info_get(sa_emu *e, uint32_t handle, sa_emu_sev_guest_info *out,
 						sa_error *err);
+/* The blob LAUNCH_MEASURE returned (MEASURE ‖ MNONCE), as QEMU keeps it; SA_ERR_STATE before LAUNCH_MEASURE. */
+SA_MUST_USE sa_status sa_emu_sev_measure_blob(sa_emu *e, uint32_t handle, uint8_t blob[0x30], sa_error *err);
 /* The plaintext of the index-th injected secret and its GPA (malloc'd), as the guest would read it. */
 SA_MUST_USE sa_status sa_emu_sev_guest_secret(sa_emu *e, uint32_t handle, uint32_t index, uint8_t **data, size_t *len,
 					      uint64_t *gpa, sa_error *err);
-/* True if handle is an SEV/SEV-ES guest (not SNP). */
+/* True if handle is an SEV/SEV-ES guest (not SNP), live or decommissioned (its commands then answer INVALID_GUEST). */
 bool sa_emu_is_sev_guest(sa_emu *e, uint32_t handle);
 
 #ifdef __cplusplus

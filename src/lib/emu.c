@@ -118,9 +118,7 @@ static sa_status status_for(uint32_t fw)
 	}
 }
 
-/* A failed command: *fw receives the status, err the reason and the status's name. */
-static sa_status fw_fail(uint32_t status, uint32_t *fw, sa_error *err, const char *fmt, ...) SA_PRINTF(4, 5);
-static sa_status fw_fail(uint32_t status, uint32_t *fw, sa_error *err, const char *fmt, ...)
+sa_status emu_fw_fail(uint32_t status, uint32_t *fw, sa_error *err, const char *fmt, ...)
 {
 	*fw = status;
 	char reason[SA_ERROR_MSG_MAX - 48];
@@ -132,15 +130,14 @@ static sa_status fw_fail(uint32_t status, uint32_t *fw, sa_error *err, const cha
 			    sa_fw_status_name(status), status);
 }
 
-/* The state could not be written (err holds why): nothing changed. */
-static sa_status fw_io(sa_status st, uint32_t *fw, sa_error *err, const char *cmd)
+sa_status emu_fw_io(sa_status st, uint32_t *fw, sa_error *err, const char *cmd)
 {
 	*fw = SA_FW_HWSEV_RET_PLATFORM;
 	return sa_error_wrap(err, st, "%s: state not written, nothing changed (firmware status %s, 0x%02x)", cmd,
 			     sa_fw_status_name(SA_FW_HWSEV_RET_PLATFORM), SA_FW_HWSEV_RET_PLATFORM);
 }
 
-static sa_status fw_ok(uint32_t *fw)
+sa_status emu_fw_ok(uint32_t *fw)
 {
 	*fw = SA_FW_SUCCESS;
 	return SA_OK;
@@ -160,7 +157,7 @@ static sa_status live_guest(const sa_emu *e, uint32_t handle, const char *cmd, e
 {
 	emu_guest *g = find_guest(e, handle);
 	if (!g || g->state == EMU_GUEST_DECOMMISSIONED)
-		return fw_fail(SA_FW_INVALID_GUEST, fw, err, "%s: no guest with handle %" PRIu32 "%s", cmd, handle,
+		return emu_fw_fail(SA_FW_INVALID_GUEST, fw, err, "%s: no guest with handle %" PRIu32 "%s", cmd, handle,
 			       g ? " (decommissioned)" : "");
 	*out = g;
 	return SA_OK;
@@ -190,14 +187,6 @@ static bool fw_older(sa_fw_version a, sa_fw_version b)
 	return va < vb;
 }
 
-#define LOCKED(e, call)                                                                                                \
-	do {                                                                                                           \
-		pthread_mutex_lock(&(e)->mu);                                                                          \
-		sa_status locked_status_ = (call);                                                                     \
-		pthread_mutex_unlock(&(e)->mu);                                                                        \
-		return locked_status_;                                                                                 \
-	} while (0)
-
 /* ------------------------------------------------------------------------- */
 /* Platform                                                                   */
 /* ------------------------------------------------------------------------- */
@@ -215,6 +204,7 @@ static sa_status platform_status(sa_emu *e, sa_emu_status *out)
 	for (size_t i = 0; i < e->n_guests; i++)
 		if (e->guests[i]->state != EMU_GUEST_DECOMMISSIONED)
 			out->guest_count++;
+	out->guest_count += emu_sev_live_count(e);
 	out->mask_chip_id = e->p.mask_chip_id;
 	out->mask_chip_key = e->p.mask_chip_key;
 	out->vlek_loaded = e->p.vlek_loaded;
@@ -224,13 +214,13 @@ static sa_status platform_status(sa_emu *e, sa_emu_status *out)
 sa_status sa_emu_platform_status(sa_emu *e, sa_emu_status *out, sa_error *err)
 {
 	SA_ENSURE(e && out, err, SA_ERR_ARG, "platform status: missing emulator or output");
-	LOCKED(e, platform_status(e, out));
+	EMU_LOCKED(e, platform_status(e, out));
 }
 
 sa_status sa_emu_export_root(sa_emu *e, char **pem, sa_error *err)
 {
 	SA_ENSURE(e && pem, err, SA_ERR_ARG, "export root: missing emulator or output");
-	LOCKED(e, sa_cert_to_pem(e->ark, pem, err));
+	EMU_LOCKED(e, sa_cert_to_pem(e->ark, pem, err));
 }
 
 static sa_status export_chain(sa_emu *e, bool vlek, char **pem, sa_error *err)
@@ -257,7 +247,7 @@ static sa_status export_chain(sa_emu *e, bool vlek, char **pem, sa_error *err)
 sa_status sa_emu_export_chain(sa_emu *e, bool vlek, char **pem, sa_error *err)
 {
 	SA_ENSURE(e && pem, err, SA_ERR_ARG, "export chain: missing emulator or output");
-	LOCKED(e, export_chain(e, vlek, pem, err));
+	EMU_LOCKED(e, export_chain(e, vlek, pem, err));
 }
 
 static sa_status export_vek(sa_emu *e, bool vlek, uint8_t **der, size_t *len, sa_error *err)
@@ -273,17 +263,17 @@ static sa_status export_vek(sa_emu *e, bool vlek, uint8_t **der, size_t *len, sa
 sa_status sa_emu_export_vek(sa_emu *e, bool vlek, uint8_t **der, size_t *len, sa_error *err)
 {
 	SA_ENSURE(e && der && len, err, SA_ERR_ARG, "export VEK: missing emulator or output");
-	LOCKED(e, export_vek(e, vlek, der, len, err));
+	EMU_LOCKED(e, export_vek(e, vlek, der, len, err));
 }
 
 static sa_status set_config(sa_emu *e, uint64_t reported, bool mask_id, bool mask_key, uint32_t *fw, sa_error *err)
 {
 	sa_error why;
 	if (emu_tcb_check(e->p.product, reported, "REPORTED_TCB", &why) != SA_OK)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_SET_CONFIG: %s", why.msg);
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_SET_CONFIG: %s", why.msg);
 	if (!emu_tcb_le(e->p.product, reported, e->p.current_tcb)) {
 		char r[96], c[96];
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err,
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err,
 			       "SNP_SET_CONFIG: REPORTED_TCB %s exceeds the CURRENT_TCB %s, expected no component "
 			       "above it",
 			       emu_tcb_str(e->p.product, reported, r, sizeof(r)),
@@ -292,15 +282,15 @@ static sa_status set_config(sa_emu *e, uint64_t reported, bool mask_id, bool mas
 	/* The VCEK of the new REPORTED_TCB first, so it is there once the change is. */
 	sa_status st = emu_vcek_ensure(e, reported, err);
 	if (st != SA_OK)
-		return fw_io(st, fw, err, "SNP_SET_CONFIG");
+		return emu_fw_io(st, fw, err, "SNP_SET_CONFIG");
 	emu_platform p = e->p;
 	p.reported_tcb = reported;
 	p.mask_chip_id = mask_id;
 	p.mask_chip_key = mask_key;
 	if ((st = emu_platform_save(e, &p, err)) != SA_OK)
-		return fw_io(st, fw, err, "SNP_SET_CONFIG");
+		return emu_fw_io(st, fw, err, "SNP_SET_CONFIG");
 	e->p = p;
-	return fw_ok(fw);
+	return emu_fw_ok(fw);
 }
 
 sa_status sa_emu_set_config(sa_emu *e, uint64_t reported_tcb, bool mask_chip_id, bool mask_chip_key,
@@ -309,23 +299,23 @@ sa_status sa_emu_set_config(sa_emu *e, uint64_t reported_tcb, bool mask_chip_id,
 	uint32_t fw_local;
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	if (!e)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_SET_CONFIG: no emulator");
-	LOCKED(e, set_config(e, reported_tcb, mask_chip_id, mask_chip_key, fw, err));
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_SET_CONFIG: no emulator");
+	EMU_LOCKED(e, set_config(e, reported_tcb, mask_chip_id, mask_chip_key, fw, err));
 }
 
 static sa_status update_firmware(sa_emu *e, uint64_t tcb, sa_fw_version ver, uint32_t *fw, sa_error *err)
 {
 	sa_error why;
 	if (emu_tcb_check(e->p.product, tcb, "CURRENT_TCB", &why) != SA_OK)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "firmware update: %s", why.msg);
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "firmware update: %s", why.msg);
 	char a[96], b[96];
 	if (!emu_tcb_le(e->p.product, e->p.committed_tcb, tcb))
-		return fw_fail(SA_FW_BAD_SVN, fw, err,
+		return emu_fw_fail(SA_FW_BAD_SVN, fw, err,
 			       "firmware update: TCB %s is below the COMMITTED_TCB %s in some component (rollback)",
 			       emu_tcb_str(e->p.product, tcb, a, sizeof(a)),
 			       emu_tcb_str(e->p.product, e->p.committed_tcb, b, sizeof(b)));
 	if (fw_older(ver, e->p.committed_fw))
-		return fw_fail(SA_FW_BAD_SVN, fw, err,
+		return emu_fw_fail(SA_FW_BAD_SVN, fw, err,
 			       "firmware update: version %u.%u.%u is older than the committed %u.%u.%u", ver.major,
 			       ver.minor, ver.build, e->p.committed_fw.major, e->p.committed_fw.minor,
 			       e->p.committed_fw.build);
@@ -338,9 +328,9 @@ static sa_status update_firmware(sa_emu *e, uint64_t tcb, sa_fw_version ver, uin
 	if (st == SA_OK)
 		st = emu_platform_save(e, &p, err);
 	if (st != SA_OK)
-		return fw_io(st, fw, err, "firmware update");
+		return emu_fw_io(st, fw, err, "firmware update");
 	e->p = p;
-	return fw_ok(fw);
+	return emu_fw_ok(fw);
 }
 
 sa_status sa_emu_update_firmware(sa_emu *e, uint64_t current_tcb, sa_fw_version fw_version, uint32_t *fw_status,
@@ -349,8 +339,8 @@ sa_status sa_emu_update_firmware(sa_emu *e, uint64_t current_tcb, sa_fw_version 
 	uint32_t fw_local;
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	if (!e)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "firmware update: no emulator");
-	LOCKED(e, update_firmware(e, current_tcb, fw_version, fw, err));
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "firmware update: no emulator");
+	EMU_LOCKED(e, update_firmware(e, current_tcb, fw_version, fw, err));
 }
 
 static sa_status commit(sa_emu *e, uint32_t *fw, sa_error *err)
@@ -360,9 +350,9 @@ static sa_status commit(sa_emu *e, uint32_t *fw, sa_error *err)
 	p.committed_fw = p.current_fw;
 	sa_status st = emu_platform_save(e, &p, err);
 	if (st != SA_OK)
-		return fw_io(st, fw, err, "SNP_COMMIT");
+		return emu_fw_io(st, fw, err, "SNP_COMMIT");
 	e->p = p;
-	return fw_ok(fw);
+	return emu_fw_ok(fw);
 }
 
 sa_status sa_emu_commit(sa_emu *e, uint32_t *fw_status, sa_error *err)
@@ -370,8 +360,8 @@ sa_status sa_emu_commit(sa_emu *e, uint32_t *fw_status, sa_error *err)
 	uint32_t fw_local;
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	if (!e)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_COMMIT: no emulator");
-	LOCKED(e, commit(e, fw, err));
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_COMMIT: no emulator");
+	EMU_LOCKED(e, commit(e, fw, err));
 }
 
 static sa_status vlek_load(sa_emu *e, const char *csp_id, uint32_t *fw, sa_error *err)
@@ -380,7 +370,7 @@ static sa_status vlek_load(sa_emu *e, const char *csp_id, uint32_t *fw, sa_error
 	for (const char *c = csp_id; printable && *c; c++)
 		printable = *c >= 0x20 && *c <= 0x7E;
 	if (!printable)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err,
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err,
 			       "VLEK load: csp_id must be 1 to %d printable ASCII characters", EMU_CSP_ID_MAX);
 	SA_ENSURE(e->p.vlek_generation < UINT32_MAX, err, SA_ERR_RANGE, "VLEK load: generation counter exhausted");
 	EVP_PKEY *key = NULL;
@@ -409,7 +399,7 @@ static sa_status vlek_load(sa_emu *e, const char *csp_id, uint32_t *fw, sa_error
 		emu_remove_quiet(e->dir, crel);
 		EVP_PKEY_free(key);
 		sa_cert_free(cert);
-		return fw_io(st, fw, err, "VLEK load");
+		return emu_fw_io(st, fw, err, "VLEK load");
 	}
 	if (e->p.vlek_loaded) {
 		snprintf(krel, sizeof(krel), "keys/vlek-%" PRIu32 ".pem", e->p.vlek_generation);
@@ -422,7 +412,7 @@ static sa_status vlek_load(sa_emu *e, const char *csp_id, uint32_t *fw, sa_error
 	e->vlek_key = key;
 	e->vlek = cert;
 	e->p = p;
-	return fw_ok(fw);
+	return emu_fw_ok(fw);
 }
 
 sa_status sa_emu_vlek_load(sa_emu *e, const char *csp_id, uint32_t *fw_status, sa_error *err)
@@ -430,8 +420,8 @@ sa_status sa_emu_vlek_load(sa_emu *e, const char *csp_id, uint32_t *fw_status, s
 	uint32_t fw_local;
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	if (!e)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "VLEK load: no emulator");
-	LOCKED(e, vlek_load(e, csp_id, fw, err));
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "VLEK load: no emulator");
+	EMU_LOCKED(e, vlek_load(e, csp_id, fw, err));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -442,45 +432,57 @@ static sa_status check_policy(const sa_emu *e, uint64_t policy, uint32_t *fw, sa
 {
 	sa_error why;
 	if (sa_policy_check_wellformed(policy, &why) != SA_OK)
-		return fw_fail(SA_FW_POLICY_FAILURE, fw, err, "SNP_LAUNCH_START: %s", why.msg);
+		return emu_fw_fail(SA_FW_POLICY_FAILURE, fw, err, "SNP_LAUNCH_START: %s", why.msg);
 	unsigned maj = sa_policy_abi_major(policy), min = sa_policy_abi_minor(policy);
 	if (abi_newer(maj, min, e->p.current_fw))
-		return fw_fail(SA_FW_POLICY_FAILURE, fw, err,
+		return emu_fw_fail(SA_FW_POLICY_FAILURE, fw, err,
 			       "SNP_LAUNCH_START: policy requires ABI %u.%u, the firmware implements %u.%u", maj, min,
 			       e->p.current_fw.major, e->p.current_fw.minor);
 	if (!(policy & SA_POLICY_SMT) && (e->p.platform_info & SA_PLATFORM_SMT_EN))
-		return fw_fail(SA_FW_POLICY_FAILURE, fw, err,
+		return emu_fw_fail(SA_FW_POLICY_FAILURE, fw, err,
 			       "SNP_LAUNCH_START: policy 0x%llx forbids SMT (bit 16 clear) but SMT is enabled on the "
 			       "platform",
 			       (unsigned long long)policy);
 	if ((policy & SA_POLICY_RAPL_DIS) && !(e->p.platform_info & SA_PLATFORM_RAPL_DIS))
-		return fw_fail(SA_FW_POLICY_FAILURE, fw, err,
+		return emu_fw_fail(SA_FW_POLICY_FAILURE, fw, err,
 			       "SNP_LAUNCH_START: policy requires RAPL disabled (bit 23) but RAPL is enabled on the "
 			       "platform");
 	if ((policy & SA_POLICY_CIPHERTEXT_HIDING) && !(e->p.platform_info & SA_PLATFORM_CIPHERTEXT_HIDING_EN))
-		return fw_fail(SA_FW_POLICY_FAILURE, fw, err,
+		return emu_fw_fail(SA_FW_POLICY_FAILURE, fw, err,
 			       "SNP_LAUNCH_START: policy requires ciphertext hiding (bit 24), which the platform has "
 			       "not "
 			       "enabled");
 	return SA_OK;
 }
 
-static sa_status launch_start(sa_emu *e, uint64_t policy, uint32_t *handle, uint32_t *fw, sa_error *err)
+sa_status emu_handle_pick(const sa_emu *e, const char *cmd, uint32_t *handle, uint32_t *fw, sa_error *err)
 {
-	SA_TRY(check_policy(e, policy, fw, err));
 	uint32_t h = e->p.next_handle;
 	/* A handle whose file exists is never reused (a crash may have left one beyond next_handle). */
-	char rel[32];
+	char rel[32], srel[32];
 	for (;; h++) {
 		snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".json", h);
-		if (h == UINT32_MAX || (!find_guest(e, h) && !emu_exists(e->dir, rel)))
+		snprintf(srel, sizeof(srel), "guests/%" PRIu32 ".sev.json", h);
+		if (h == UINT32_MAX || (!find_guest(e, h) && !emu_sev_find(e, h) && !emu_exists(e->dir, rel) &&
+					!emu_exists(e->dir, srel)))
 			break;
 	}
 	if (h == UINT32_MAX)
-		return fw_fail(SA_FW_RESOURCE_LIMIT, fw, err, "SNP_LAUNCH_START: guest handles exhausted");
+		return emu_fw_fail(SA_FW_RESOURCE_LIMIT, fw, err, "%s: guest handles exhausted", cmd);
+	*handle = h;
+	return SA_OK;
+}
+
+static sa_status launch_start(sa_emu *e, uint64_t policy, uint32_t *handle, uint32_t *fw, sa_error *err)
+{
+	SA_TRY(check_policy(e, policy, fw, err));
+	uint32_t h;
+	SA_TRY(emu_handle_pick(e, "SNP_LAUNCH_START", &h, fw, err));
+	char rel[32];
+	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".json", h);
 	emu_guest *g = calloc(1, sizeof(*g));
 	if (!g)
-		return fw_fail(SA_FW_RESOURCE_LIMIT, fw, err, "SNP_LAUNCH_START: out of memory");
+		return emu_fw_fail(SA_FW_RESOURCE_LIMIT, fw, err, "SNP_LAUNCH_START: out of memory");
 	g->handle = h;
 	g->state = EMU_GUEST_LAUNCHING;
 	g->policy = policy;
@@ -521,12 +523,12 @@ static sa_status launch_start(sa_emu *e, uint64_t policy, uint32_t *handle, uint
 			emu_remove_quiet(e->dir, rel);
 		emu_remove_quiet(e->dir, krel);
 		emu_guest_free(g);
-		return fw_io(st, fw, err, "SNP_LAUNCH_START");
+		return emu_fw_io(st, fw, err, "SNP_LAUNCH_START");
 	}
 	e->guests[e->n_guests++] = g;
 	e->p = p;
 	*handle = h;
-	return fw_ok(fw);
+	return emu_fw_ok(fw);
 }
 
 sa_status sa_emu_launch_start(sa_emu *e, uint64_t policy, uint32_t *handle, uint32_t *fw_status, sa_error *err)
@@ -534,8 +536,8 @@ sa_status sa_emu_launch_start(sa_emu *e, uint64_t policy, uint32_t *handle, uint
 	uint32_t fw_local;
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	if (!e || !handle)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_START: missing emulator or handle output");
-	LOCKED(e, launch_start(e, policy, handle, fw, err));
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_START: missing emulator or handle output");
+	EMU_LOCKED(e, launch_start(e, policy, handle, fw, err));
 }
 
 static sa_status secrets_page(const emu_guest *g, uint8_t out[SA_SECRETS_PAGE_SIZE], sa_error *err)
@@ -556,25 +558,25 @@ static sa_status launch_update(sa_emu *e, uint32_t handle, uint8_t type, uint64_
 	emu_guest *g;
 	SA_TRY(live_guest(e, handle, "SNP_LAUNCH_UPDATE", &g, fw, err));
 	if (g->state != EMU_GUEST_LAUNCHING)
-		return fw_fail(SA_FW_INVALID_GUEST_STATE, fw, err,
+		return emu_fw_fail(SA_FW_INVALID_GUEST_STATE, fw, err,
 			       "SNP_LAUNCH_UPDATE: guest %" PRIu32 " is %s, expected launching", handle,
 			       emu_guest_state_name(g->state));
 	if (type < SA_PAGE_NORMAL || type > SA_PAGE_CPUID)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err,
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err,
 			       "SNP_LAUNCH_UPDATE: page type %u is reserved, expected 1 (NORMAL) to 6 (CPUID)", type);
 	if (gpa & (SA_PAGE_SIZE - 1))
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_UPDATE: GPA 0x%llx is not 4 KiB aligned",
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_UPDATE: GPA 0x%llx is not 4 KiB aligned",
 			       (unsigned long long)gpa);
 	bool needs_page = type == SA_PAGE_NORMAL || type == SA_PAGE_VMSA || type == SA_PAGE_CPUID;
 	bool refuses_page = type == SA_PAGE_ZERO || type == SA_PAGE_UNMEASURED;
 	if (needs_page && !page)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_UPDATE: a %s page needs its contents",
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_UPDATE: a %s page needs its contents",
 			       sa_page_type_name(type));
 	if (refuses_page && page)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_UPDATE: a %s page comes without contents",
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_UPDATE: a %s page comes without contents",
 			       sa_page_type_name(type));
 	if (type == SA_PAGE_SECRETS && g->has_secrets)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err,
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err,
 			       "SNP_LAUNCH_UPDATE: guest %" PRIu32 " already has its SECRETS page (at GPA 0x%llx)",
 			       handle, (unsigned long long)g->secrets_gpa);
 
@@ -604,12 +606,12 @@ static sa_status launch_update(sa_emu *e, uint32_t handle, uint8_t type, uint64_
 	}
 	if ((st = guest_commit(e, g, &c, err)) != SA_OK) {
 		OPENSSL_cleanse(secrets, sizeof(secrets));
-		return fw_io(st, fw, err, "SNP_LAUNCH_UPDATE");
+		return emu_fw_io(st, fw, err, "SNP_LAUNCH_UPDATE");
 	}
 	if (type == SA_PAGE_SECRETS && out_page)
 		memcpy(out_page, secrets, sizeof(secrets));
 	OPENSSL_cleanse(secrets, sizeof(secrets));
-	return fw_ok(fw);
+	return emu_fw_ok(fw);
 }
 
 sa_status sa_emu_launch_update(sa_emu *e, uint32_t handle, uint8_t page_type, uint64_t gpa, const uint8_t *page,
@@ -618,8 +620,8 @@ sa_status sa_emu_launch_update(sa_emu *e, uint32_t handle, uint8_t page_type, ui
 	uint32_t fw_local;
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	if (!e)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_UPDATE: no emulator");
-	LOCKED(e, launch_update(e, handle, page_type, gpa, page, out_page, fw, err));
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_UPDATE: no emulator");
+	EMU_LOCKED(e, launch_update(e, handle, page_type, gpa, page, out_page, fw, err));
 }
 
 /*
@@ -645,30 +647,30 @@ static sa_status id_block_apply(const emu_guest *g, const uint8_t *block, const 
 	sa_status st = SA_OK;
 	if (sa_id_block_decode(block, ID_BLOCK_SIZE, &b, &why) != SA_OK ||
 	    sa_id_auth_decode(auth, ID_AUTH_SIZE, a, &why) != SA_OK)
-		st = fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
+		st = emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
 	else if (b.version != SA_ID_BLOCK_VERSION)
-		st = fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: ID block VERSION is %" PRIu32 ", expected 1", cmd,
+		st = emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: ID block VERSION is %" PRIu32 ", expected 1", cmd,
 			     b.version);
 	else if (a->id_key_algo != SA_ID_ALGO_ECDSA_P384_SHA384)
-		st = fw_fail(SA_FW_INVALID_PARAM, fw, err,
+		st = emu_fw_fail(SA_FW_INVALID_PARAM, fw, err,
 			     "%s: ID_KEY_ALGO is %" PRIu32 ", expected 1 (ECDSA P-384 with SHA-384)", cmd,
 			     a->id_key_algo);
 	else if (author_key_en && a->auth_key_algo != SA_ID_ALGO_ECDSA_P384_SHA384)
-		st = fw_fail(SA_FW_INVALID_PARAM, fw, err,
+		st = emu_fw_fail(SA_FW_INVALID_PARAM, fw, err,
 			     "%s: AUTH_KEY_ALGO is %" PRIu32 ", expected 1 (ECDSA P-384 with SHA-384)", cmd,
 			     a->auth_key_algo);
 	else if (sa_id_block_verify(block, a, &why) != SA_OK)
-		st = fw_fail(SA_FW_BAD_SIGNATURE, fw, err, "%s: %s", cmd, why.msg);
+		st = emu_fw_fail(SA_FW_BAD_SIGNATURE, fw, err, "%s: %s", cmd, why.msg);
 	else if (author_key_en && sa_id_key_verify(a, &why) != SA_OK)
-		st = fw_fail(SA_FW_BAD_SIGNATURE, fw, err, "%s: %s", cmd, why.msg);
+		st = emu_fw_fail(SA_FW_BAD_SIGNATURE, fw, err, "%s: %s", cmd, why.msg);
 	else if (memcmp(b.ld, g->gctx.ld, sizeof(b.ld)) != 0) {
 		char got[97], want[97];
 		sa_hex_encode(b.ld, sizeof(b.ld), got);
 		sa_hex_encode(g->gctx.ld, sizeof(g->gctx.ld), want);
-		st = fw_fail(SA_FW_BAD_MEASUREMENT, fw, err, "%s: the ID block's LD %s differs from the launch digest %s",
+		st = emu_fw_fail(SA_FW_BAD_MEASUREMENT, fw, err, "%s: the ID block's LD %s differs from the launch digest %s",
 			     cmd, got, want);
 	} else if (b.policy != g->policy)
-		st = fw_fail(SA_FW_POLICY_FAILURE, fw, err,
+		st = emu_fw_fail(SA_FW_POLICY_FAILURE, fw, err,
 			     "%s: the ID block's POLICY 0x%llx differs from the launch policy 0x%llx", cmd,
 			     (unsigned long long)b.policy, (unsigned long long)g->policy);
 	if (st == SA_OK) {
@@ -697,12 +699,12 @@ static sa_status launch_finish(sa_emu *e, uint32_t handle, const uint8_t *id_blo
 	emu_guest *g;
 	SA_TRY(live_guest(e, handle, cmd, &g, fw, err));
 	if (g->state != EMU_GUEST_LAUNCHING)
-		return fw_fail(SA_FW_INVALID_GUEST_STATE, fw, err, "%s: guest %" PRIu32 " is %s, expected launching",
+		return emu_fw_fail(SA_FW_INVALID_GUEST_STATE, fw, err, "%s: guest %" PRIu32 " is %s, expected launching",
 			       cmd, handle, emu_guest_state_name(g->state));
 	if (id_block && !id_auth)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: an ID block needs its ID_AUTH_INFO", cmd);
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: an ID block needs its ID_AUTH_INFO", cmd);
 	if (!id_block && (id_auth || author_key_en))
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: ID_AUTH_INFO and AUTHOR_KEY_EN need an ID block",
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: ID_AUTH_INFO and AUTHOR_KEY_EN need an ID block",
 			       cmd);
 	emu_guest c = *g;
 	sa_status st = id_block ? id_block_apply(g, id_block, id_auth, author_key_en, &c, fw, err) : SA_OK;
@@ -711,8 +713,8 @@ static sa_status launch_finish(sa_emu *e, uint32_t handle, const uint8_t *id_blo
 			memcpy(c.host_data, host_data, sizeof(c.host_data));
 		c.state = EMU_GUEST_RUNNING;
 		if ((st = guest_commit(e, g, &c, err)) != SA_OK)
-			return fw_io(st, fw, err, cmd);
-		return fw_ok(fw);
+			return emu_fw_io(st, fw, err, cmd);
+		return emu_fw_ok(fw);
 	}
 	OPENSSL_cleanse(&c, sizeof(c));
 	return st;
@@ -725,8 +727,8 @@ sa_status sa_emu_launch_finish(sa_emu *e, uint32_t handle, const uint8_t *id_blo
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	*fw = SA_FW_SUCCESS;
 	if (!e)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_FINISH: no emulator");
-	LOCKED(e, launch_finish(e, handle, id_block, id_auth, author_key_en, host_data, fw, err));
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_LAUNCH_FINISH: no emulator");
+	EMU_LOCKED(e, launch_finish(e, handle, id_block, id_auth, author_key_en, host_data, fw, err));
 }
 
 static sa_status guest_secrets(sa_emu *e, uint32_t handle, uint8_t page[SA_SECRETS_PAGE_SIZE], sa_error *err)
@@ -742,7 +744,7 @@ static sa_status guest_secrets(sa_emu *e, uint32_t handle, uint8_t page[SA_SECRE
 sa_status sa_emu_guest_secrets(sa_emu *e, uint32_t handle, uint8_t page[SA_SECRETS_PAGE_SIZE], sa_error *err)
 {
 	SA_ENSURE(e && page, err, SA_ERR_ARG, "guest secrets: missing emulator or output");
-	LOCKED(e, guest_secrets(e, handle, page, err));
+	EMU_LOCKED(e, guest_secrets(e, handle, page, err));
 }
 
 static sa_status guest_measurement(sa_emu *e, uint32_t handle, uint8_t ld[48], sa_error *err)
@@ -757,7 +759,31 @@ static sa_status guest_measurement(sa_emu *e, uint32_t handle, uint8_t ld[48], s
 sa_status sa_emu_guest_measurement(sa_emu *e, uint32_t handle, uint8_t ld[48], sa_error *err)
 {
 	SA_ENSURE(e && ld, err, SA_ERR_ARG, "guest measurement: missing emulator or output");
-	LOCKED(e, guest_measurement(e, handle, ld, err));
+	EMU_LOCKED(e, guest_measurement(e, handle, ld, err));
+}
+
+static sa_status snp_guest_info(sa_emu *e, uint32_t handle, sa_emu_snp_guest_info *out, sa_error *err)
+{
+	const emu_guest *g = find_guest(e, handle);
+	SA_ENSURE(g && g->state != EMU_GUEST_DECOMMISSIONED, err, SA_ERR_NOT_FOUND,
+		  "SNP guest info: no SNP guest with handle %" PRIu32, handle);
+	memset(out, 0, sizeof(*out));
+	out->handle = g->handle;
+	out->running = g->state == EMU_GUEST_RUNNING;
+	out->policy = g->policy;
+	memcpy(out->measurement, g->gctx.ld, sizeof(out->measurement));
+	memcpy(out->host_data, g->host_data, sizeof(out->host_data));
+	out->id_block_en = g->id_block_en;
+	out->author_key_en = g->author_key_en;
+	memcpy(out->id_key_digest, g->id_key_digest, sizeof(out->id_key_digest));
+	memcpy(out->author_key_digest, g->author_key_digest, sizeof(out->author_key_digest));
+	return SA_OK;
+}
+
+sa_status sa_emu_snp_guest_info_get(sa_emu *e, uint32_t handle, sa_emu_snp_guest_info *out, sa_error *err)
+{
+	SA_ENSURE(e && out, err, SA_ERR_ARG, "SNP guest info: missing emulator or output");
+	EMU_LOCKED(e, snp_guest_info(e, handle, out, err));
 }
 
 static sa_status decommission(sa_emu *e, uint32_t handle, uint32_t *fw, sa_error *err)
@@ -770,7 +796,7 @@ static sa_status decommission(sa_emu *e, uint32_t handle, uint32_t *fw, sa_error
 	OPENSSL_cleanse(c.vmrk, sizeof(c.vmrk));
 	sa_status st = guest_commit(e, g, &c, err);
 	if (st != SA_OK)
-		return fw_io(st, fw, err, "SNP_DECOMMISSION");
+		return emu_fw_io(st, fw, err, "SNP_DECOMMISSION");
 	/* The JSON says decommissioned; what is left is removed now or on the next open. */
 	char rel[32];
 	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".keys", handle);
@@ -779,7 +805,7 @@ static sa_status decommission(sa_emu *e, uint32_t handle, uint32_t *fw, sa_error
 	emu_remove_quiet(e->dir, rel);
 	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".seq", handle);
 	emu_remove_quiet(e->dir, rel);
-	return fw_ok(fw);
+	return emu_fw_ok(fw);
 }
 
 sa_status sa_emu_decommission(sa_emu *e, uint32_t handle, uint32_t *fw_status, sa_error *err)
@@ -787,8 +813,12 @@ sa_status sa_emu_decommission(sa_emu *e, uint32_t handle, uint32_t *fw_status, s
 	uint32_t fw_local;
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	if (!e)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_DECOMMISSION: no emulator");
-	LOCKED(e, decommission(e, handle, fw, err));
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "SNP_DECOMMISSION: no emulator");
+	pthread_mutex_lock(&e->mu);
+	sa_status st = emu_sev_find(e, handle) ? emu_sev_decommission(e, handle, fw, err)
+					       : decommission(e, handle, fw, err);
+	pthread_mutex_unlock(&e->mu);
+	return st;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -936,18 +966,18 @@ static sa_status guest_request(sa_emu *e, uint32_t handle, const uint8_t *req, s
 	emu_guest *g;
 	SA_TRY(live_guest(e, handle, cmd, &g, fw, err));
 	if (g->state != EMU_GUEST_RUNNING)
-		return fw_fail(SA_FW_INVALID_GUEST_STATE, fw, err, "%s: guest %" PRIu32 " is %s, expected running", cmd,
+		return emu_fw_fail(SA_FW_INVALID_GUEST_STATE, fw, err, "%s: guest %" PRIu32 " is %s, expected running", cmd,
 			       handle, emu_guest_state_name(g->state));
 	if (req_len > SA_GMSG_PAGE_SIZE || resp_cap < SA_GMSG_PAGE_SIZE)
-		return fw_fail(SA_FW_INVALID_LENGTH, fw, err,
+		return emu_fw_fail(SA_FW_INVALID_LENGTH, fw, err,
 			       "%s: request of %zu bytes and response buffer of %zu, expected at most and at least %d",
 			       cmd, req_len, resp_cap, SA_GMSG_PAGE_SIZE);
 	sa_error why;
 	sa_gmsg_hdr hdr;
 	if (sa_gmsg_hdr_decode(req, req_len, &hdr, &why) != SA_OK)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
 	if (hdr.msg_vmpck >= SA_VMPCK_COUNT)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: MSG_VMPCK is %u, expected 0 to 3", cmd,
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: MSG_VMPCK is %u, expected 0 to 3", cmd,
 			       hdr.msg_vmpck);
 
 	uint8_t id = hdr.msg_vmpck;
@@ -971,9 +1001,9 @@ static sa_status guest_request(sa_emu *e, uint32_t handle, const uint8_t *req, s
 		seq[id] = ctx.seqno + 1;
 		st = emu_seqno_begin(e, g, seq, &sync_pending, err);
 		if (st != SA_OK)
-			st = fw_io(st, fw, err, cmd);
+			st = emu_fw_io(st, fw, err, cmd);
 	} else {
-		st = fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
+		st = emu_fw_fail(SA_FW_INVALID_PARAM, fw, err, "%s: %s", cmd, why.msg);
 	}
 	if (st != SA_OK) {
 		/* refused, or the counter could not be written: no response */
@@ -982,7 +1012,7 @@ static sa_status guest_request(sa_emu *e, uint32_t handle, const uint8_t *req, s
 	} else if (hdr.msg_type == SA_MSG_KEY_REQ && (hdr.msg_version == 1 || hdr.msg_version == 2)) {
 		st = handle_key(e, g, id, payload, plen, rsp, &rlen, err);
 	} else {
-		st = fw_fail(SA_FW_INVALID_PARAM, fw, err,
+		st = emu_fw_fail(SA_FW_INVALID_PARAM, fw, err,
 			     "%s: %s (type %u) version %u is not implemented, expected MSG_REPORT_REQ or MSG_KEY_REQ",
 			     cmd, sa_gmsg_type_name(hdr.msg_type), hdr.msg_type, hdr.msg_version);
 	}
@@ -1006,7 +1036,7 @@ static sa_status guest_request(sa_emu *e, uint32_t handle, const uint8_t *req, s
 		*fw = SA_FW_HWSEV_RET_PLATFORM; /* the emulator itself failed (crypto, memory) */
 	}
 	OPENSSL_cleanse(&ctx, sizeof(ctx));
-	return st == SA_OK ? fw_ok(fw) : st;
+	return st == SA_OK ? emu_fw_ok(fw) : st;
 }
 
 sa_status sa_emu_guest_request(sa_emu *e, uint32_t handle, const uint8_t *req, size_t req_len, uint8_t *resp,
@@ -1016,10 +1046,10 @@ sa_status sa_emu_guest_request(sa_emu *e, uint32_t handle, const uint8_t *req, s
 	uint32_t *fw = fw_status ? fw_status : &fw_local;
 	*fw = SA_FW_SUCCESS;
 	if (!e || !req || !resp || !resp_len)
-		return fw_fail(SA_FW_INVALID_PARAM, fw, err,
+		return emu_fw_fail(SA_FW_INVALID_PARAM, fw, err,
 			       "SNP_GUEST_REQUEST: missing emulator, request or response");
 	*resp_len = 0;
-	LOCKED(e, guest_request(e, handle, req, req_len, resp, resp_cap, resp_len, fw, err));
+	EMU_LOCKED(e, guest_request(e, handle, req, req_len, resp, resp_cap, resp_len, fw, err));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1057,7 +1087,7 @@ static sa_status set_ext_certs(sa_emu *e, uint32_t handle, const uint8_t *table,
 sa_status sa_emu_set_ext_certs(sa_emu *e, uint32_t handle, const uint8_t *table, size_t len, sa_error *err)
 {
 	SA_ENSURE(e, err, SA_ERR_ARG, "certificate table: no emulator");
-	LOCKED(e, set_ext_certs(e, handle, table, len, err));
+	EMU_LOCKED(e, set_ext_certs(e, handle, table, len, err));
 }
 
 /* A stored table, validated again; SA_ERR_NOT_FOUND if there is none. */
@@ -1138,5 +1168,5 @@ static sa_status get_ext_certs(sa_emu *e, uint32_t handle, uint8_t **table, size
 sa_status sa_emu_get_ext_certs(sa_emu *e, uint32_t handle, uint8_t **table, size_t *len, sa_error *err)
 {
 	SA_ENSURE(e && table && len, err, SA_ERR_ARG, "certificate table: missing emulator or output");
-	LOCKED(e, get_ext_certs(e, handle, table, len, err));
+	EMU_LOCKED(e, get_ext_certs(e, handle, table, len, err));
 }

@@ -22,6 +22,10 @@
 #include "sevattest/emu.h"
 #include "sevattest/gctx.h"
 #include "sevattest/guest_msg.h"
+#include "sevattest/sev.h"
+#include "sevattest/sev_cert.h"
+
+#include "internal.h"
 
 #define EMU_CHIP_SECRET_LEN 48
 #define EMU_VMRK_LEN 48
@@ -82,6 +86,53 @@ typedef struct emu_platform {
 	int64_t created; /* seconds since the epoch */
 } emu_platform;
 
+/*
+ * One SEV / SEV-ES guest (emu_sev.c).  Launching (LUPDATE) it lives in memory
+ * only; from LAUNCH_MEASURE on it is persisted in guests/<handle>.sev.json and,
+ * for the TEK/TIK and the injected secrets, guests/<handle>.sev.keys.
+ */
+#define EMU_SEV_SECRETS_MAX 16 /* LAUNCH_SECRET packets per guest */
+
+typedef struct emu_sev_secret {
+	uint64_t gpa;
+	uint8_t *data; /* OPENSSL_malloc'd plaintext, wiped when freed */
+	size_t len;
+} emu_sev_secret;
+
+typedef struct emu_sev_guest {
+	uint32_t handle;
+	uint8_t state; /* SA_EMU_SEV_GSTATE_LUPDATE, _LSECRET or _RUNNING */
+	bool decommissioned;
+	uint32_t policy;
+	EVP_MD_CTX *ld_ctx;        /* LUPDATE: the running SHA-256 of the launch digest */
+	uint32_t vmsas;            /* LAUNCH_UPDATE_VMSA pages measured */
+	uint8_t launch_digest[32]; /* final from LAUNCH_MEASURE on */
+	uint8_t measure[32];       /* LAUNCH_MEASURE's MEASURE (what LAUNCH_SECRET's MAC covers) */
+	uint8_t mnonce[16];        /* LAUNCH_MEASURE's MNONCE */
+	sa_sev_tks tks;            /* secret */
+	uint32_t n_secrets;
+	emu_sev_secret secrets[EMU_SEV_SECRETS_MAX];
+} emu_sev_guest;
+
+/* sev.json: which generation of SEV identity files is current, and the platform flags. */
+typedef struct emu_sev_meta {
+	uint32_t generation;  /* keys/sev-<n>.pem, certs/sev-<n>.certs */
+	bool owner_external;  /* the OCA was imported (PEK_CERT_IMPORT) */
+	bool config_es;       /* INIT with CONFIG_ES: SEV-ES guests allowed */
+} emu_sev_meta;
+
+/* The legacy SEV platform identity, loaded (or made) on first use. */
+typedef struct emu_sev_platform {
+	bool ready;          /* meta, keys and certificates below are loaded */
+	emu_sev_meta meta;
+	EVP_PKEY *cek_key;   /* derived from the chip secret */
+	EVP_PKEY *oca_key;   /* NULL when the OCA is external */
+	EVP_PKEY *pek_key, *pdh_key;
+	sa_sev_cert cek, oca, pek, pdh; /* CEK unsigned, as the firmware exports it */
+	bool have_amd;
+	sa_amd_cert ark, ask; /* AMD-format, the X.509 ARK/ASK's RSA keys (certs/sev_ask_ark.cert) */
+} emu_sev_platform;
+
 /* A worker that runs one fdatasync at a time (emu_sync.c). */
 typedef struct emu_syncer {
 	pthread_mutex_t mu;
@@ -119,7 +170,30 @@ struct sa_emu {
 	sa_cert *vlek;
 	emu_guest **guests;
 	size_t n_guests, cap_guests;
+	/* SEV / SEV-ES (emu_sev.c) */
+	emu_sev_platform sev;
+	emu_sev_guest **sev_guests;
+	size_t n_sev_guests, cap_sev_guests;
 };
+
+#define EMU_LOCKED(e, call)                                                                                            \
+	do {                                                                                                           \
+		pthread_mutex_lock(&(e)->mu);                                                                          \
+		sa_status locked_status_ = (call);                                                                     \
+		pthread_mutex_unlock(&(e)->mu);                                                                        \
+		return locked_status_;                                                                                 \
+	} while (0)
+
+/* ---- emu.c ---------------------------------------------------------------- */
+
+/* A failed command: *fw receives the status, err the reason and the status's name. */
+SA_INTERNAL sa_status emu_fw_fail(uint32_t status, uint32_t *fw, sa_error *err, const char *fmt, ...) SA_PRINTF(4, 5);
+/* The state could not be written (err holds why): nothing changed (HWSEV_RET_PLATFORM). */
+SA_INTERNAL sa_status emu_fw_io(sa_status st, uint32_t *fw, sa_error *err, const char *cmd);
+SA_INTERNAL sa_status emu_fw_ok(uint32_t *fw);
+/* A free guest handle (SNP and SEV share the space; a handle whose file exists is never reused). */
+SA_INTERNAL SA_MUST_USE sa_status emu_handle_pick(const sa_emu *e, const char *cmd, uint32_t *handle, uint32_t *fw,
+						  sa_error *err);
 
 /* ---- emu_state.c -------------------------------------------------------- */
 
@@ -160,6 +234,26 @@ void emu_guest_free(emu_guest *g);
 
 SA_MUST_USE sa_status emu_key_save(const char *dir, const char *rel, EVP_PKEY *key, sa_error *err);
 SA_MUST_USE sa_status emu_key_load(const char *dir, const char *rel, EVP_PKEY **out, sa_error *err);
+/* n private keys in one PEM file (0600), in order; load wants exactly n. */
+SA_INTERNAL SA_MUST_USE sa_status emu_keys_save(const char *dir, const char *rel, EVP_PKEY *const *keys, size_t n,
+						sa_error *err);
+SA_INTERNAL SA_MUST_USE sa_status emu_keys_load(const char *dir, const char *rel, EVP_PKEY **keys, size_t n,
+						sa_error *err);
+/* Remove <sub>/<prefix><n><suffix> files for every generation n but keep (keep 0: all). */
+SA_INTERNAL void emu_remove_generations(const sa_emu *e, const char *sub, const char *prefix, const char *suffix,
+					uint32_t keep);
+
+/* sev.json (SA_ERR_NOT_FOUND when absent: a state directory made before SEV support). */
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_meta_save(const sa_emu *e, const emu_sev_meta *m, sa_error *err);
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_meta_load(const char *dir, emu_sev_meta *m, sa_error *err);
+/* guests/<h>.sev.json (0600) and guests/<h>.sev.keys (TEK, TIK, secrets; 0600). */
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_guest_save(const sa_emu *e, const emu_sev_guest *g, sa_error *err);
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_guest_save_keys(const sa_emu *e, const emu_sev_guest *g, sa_error *err);
+/* Load every SEV guest of guests/ into e (and remove keys left by a crash or a decommission). */
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_guests_load(sa_emu *e, sa_error *err);
+SA_INTERNAL void emu_sev_guest_free(emu_sev_guest *g);
+/* Append g to e->sev_guests (SA_ERR_NOMEM leaves e as it was). */
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_guests_push(sa_emu *e, emu_sev_guest *g, sa_error *err);
 SA_MUST_USE sa_status emu_cert_save(const char *dir, const char *rel, const sa_cert *c, bool pem, sa_error *err);
 SA_MUST_USE sa_status emu_cert_load(const char *dir, const char *rel, sa_cert **out, sa_error *err);
 
@@ -191,6 +285,22 @@ SA_MUST_USE sa_status emu_vlek_issue(const sa_emu *e, const char *csp_id, EVP_PK
 				     sa_error *err);
 /* The issuing window of certificates: [now - 1 day, min(now + years, cap)] (cap 0: none). */
 void emu_validity(int years, time_t cap, time_t *not_before, time_t *not_after);
+
+/* The SEV CEK: P-384, derived from the chip secret (stable across FACTORY_RESET and TCB changes). */
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_cek_derive(const sa_emu *e, EVP_PKEY **out, sa_error *err);
+
+/* ---- emu_sev.c ------------------------------------------------------------ */
+
+/* At creation: the AMD-format ARK/ASK and a first self-owned SEV identity. */
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_create(sa_emu *e, sa_error *err);
+/* At open: sev.json's identity (if there is one yet), validated, and the SEV guests. */
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_open(sa_emu *e, sa_error *err);
+SA_INTERNAL void emu_sev_free(sa_emu *e);
+SA_INTERNAL emu_sev_guest *emu_sev_find(const sa_emu *e, uint32_t handle);
+/* Guests not decommissioned. */
+SA_INTERNAL uint32_t emu_sev_live_count(const sa_emu *e);
+/* DECOMMISSION of an SEV guest (handle known to be one). */
+SA_INTERNAL SA_MUST_USE sa_status emu_sev_decommission(sa_emu *e, uint32_t handle, uint32_t *fw, sa_error *err);
 
 /* Key derivation for MSG_KEY_REQ (the request already validated). */
 typedef enum emu_root_key {

@@ -16,6 +16,11 @@
  *                 the root of VCEK-rooted MSG_KEY_REQ keys.
  *   derived key   32 bytes = HKDF(root, salt "sevattest derived key", info = mix data)
  *                 see emu_derive_guest_key.
+ *   SEV CEK       P-384 scalar = HKDF(chip_secret, salt "sevattest sev cek",
+ *                                     info = product name || counter)
+ *                 the legacy SEV firmware's Chip Endorsement Key: like a real
+ *                 CEK it depends on the chip only, so it survives FACTORY_RESET
+ *                 and firmware (TCB) updates.
  *
  * A TCB change therefore yields a new VCEK, as on hardware, and the same
  * state directory always yields the same keys.
@@ -44,6 +49,7 @@
 #define VCEK_SALT "sevattest vcek"
 #define CHIPKEY_SALT "sevattest chip key"
 #define DERIVED_SALT "sevattest derived key"
+#define SEV_CEK_SALT "sevattest sev cek"
 #define VCEK_YEARS 7 /* KDS issues VCEKs valid for seven years */
 
 /* OSSL_PARAM takes non-const pointers for input it only reads. */
@@ -295,6 +301,13 @@ sa_status emu_vlek_issue(const sa_emu *e, const char *csp_id, EVP_PKEY **key, sa
 	*key = k;
 	*cert = c;
 	return SA_OK;
+}
+
+sa_status emu_sev_cek_derive(const sa_emu *e, EVP_PKEY **out, sa_error *err)
+{
+	const char *name = sa_product_name(e->p.product);
+	return emu_p384_derive(e->chip_secret, sizeof(e->chip_secret), SEV_CEK_SALT, (const uint8_t *)name,
+			       strlen(name), out, err);
 }
 
 /* The 48-byte root a derived key comes from. */

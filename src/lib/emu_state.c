@@ -15,6 +15,8 @@
  *   guests/<h>.json          one guest context (0600)
  *   guests/<h>.keys          its VMPCK0-3 and VMRK (binary, 0600)
  *   guests/<h>.certs         its extended-request certificate table
+ *   sev.json, keys/sev-<n>.pem, certs/sev-<n>.certs, certs/sev_ask_ark.cert,
+ *   guests/<h>.sev.json, guests/<h>.sev.keys   the legacy SEV firmware's (see emu_sev.c)
  *
  * Crash consistency: every file is replaced atomically (temporary file,
  * fsync, rename, fsync of the directory), and where a change spans several
@@ -243,21 +245,28 @@ void emu_clean_tmp(const char *dir)
 /* Keys and certificates                                                      */
 /* ------------------------------------------------------------------------- */
 
-sa_status emu_key_save(const char *dir, const char *rel, EVP_PKEY *key, sa_error *err)
+sa_status emu_keys_save(const char *dir, const char *rel, EVP_PKEY *const *keys, size_t n, sa_error *err)
 {
 	BIO *b = BIO_new(BIO_s_secmem()); /* cleansed when freed */
 	if (!b)
 		return sa_crypto_error(err, "%s: cannot create a memory BIO", rel);
 	char *mem = NULL;
-	long n = 0;
+	long len = 0;
+	bool ok = n > 0;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = keys[i] && PEM_write_bio_PrivateKey(b, keys[i], NULL, NULL, 0, NULL, NULL) == 1;
 	sa_status st;
-	if (PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1 || (n = BIO_get_mem_data(b, &mem)) <= 0 ||
-	    !mem)
+	if (!ok || (len = BIO_get_mem_data(b, &mem)) <= 0 || !mem)
 		st = sa_crypto_error(err, "%s: cannot PEM-encode the private key", rel);
 	else
-		st = emu_write(dir, rel, mem, (size_t)n, 0600, err);
+		st = emu_write(dir, rel, mem, (size_t)len, 0600, err);
 	BIO_free(b);
 	return st;
+}
+
+sa_status emu_key_save(const char *dir, const char *rel, EVP_PKEY *key, sa_error *err)
+{
+	return emu_keys_save(dir, rel, &key, 1, err);
 }
 
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -269,19 +278,38 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
-sa_status emu_key_load(const char *dir, const char *rel, EVP_PKEY **out, sa_error *err)
+sa_status emu_keys_load(const char *dir, const char *rel, EVP_PKEY **keys, size_t n, sa_error *err)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	SA_TRY(read_secret(dir, rel, 64 * 1024, &buf, &len, err));
 	BIO *b = BIO_new_mem_buf(buf, (int)len);
-	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
+	size_t got = 0;
+	EVP_PKEY *k = NULL;
+	while (b && got <= n && (k = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL)) != NULL) {
+		if (got < n)
+			keys[got] = k;
+		else
+			EVP_PKEY_free(k);
+		got++;
+	}
 	BIO_free(b);
 	secret_free(buf, len);
-	if (!k)
-		return sa_crypto_error(err, "%s/%s: not an unencrypted PEM private key", dir, rel);
-	*out = k;
+	if (got != n) {
+		for (size_t i = 0; i < got && i < n; i++) {
+			EVP_PKEY_free(keys[i]);
+			keys[i] = NULL;
+		}
+		return sa_crypto_error(err, "%s/%s: expected %zu unencrypted PEM private key%s, found %zu", dir, rel,
+				       n, n == 1 ? "" : "s", got);
+	}
+	ERR_clear_error(); /* the read that ends the loop leaves "no start line" */
 	return SA_OK;
+}
+
+sa_status emu_key_load(const char *dir, const char *rel, EVP_PKEY **out, sa_error *err)
+{
+	return emu_keys_load(dir, rel, out, 1, err);
 }
 
 sa_status emu_cert_save(const char *dir, const char *rel, const sa_cert *c, bool pem, sa_error *err)
@@ -429,6 +457,17 @@ static sa_status jparse(const char *file, const uint8_t *buf, size_t len, json_o
 	}
 	*out = o;
 	return SA_OK;
+}
+
+/* Read and parse dir/rel (a JSON object). */
+static sa_status jload(const char *dir, const char *rel, json_object **out, sa_error *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	SA_TRY(emu_read(dir, rel, JSON_MAX, &buf, &len, err));
+	sa_status st = jparse(rel, buf, len, out, err);
+	free(buf);
+	return st;
 }
 
 static const char *jtype_desc(json_type t)
@@ -681,14 +720,9 @@ sa_status emu_platform_load(const char *dir, emu_platform *p, sa_error *err)
 {
 	SA_ENSURE(emu_exists(dir, PLATFORM_FILE), err, SA_ERR_NOT_FOUND,
 		  "%s has no %s: not an emulator state directory", dir, PLATFORM_FILE);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	SA_TRY(emu_read(dir, PLATFORM_FILE, JSON_MAX, &buf, &len, err));
 	json_object *o = NULL;
-	sa_status st = jparse(PLATFORM_FILE, buf, len, &o, err);
-	free(buf);
-	if (st != SA_OK)
-		return st;
+	SA_TRY(jload(dir, PLATFORM_FILE, &o, err));
+	sa_status st;
 	memset(p, 0, sizeof(*p));
 	st = platform_from_json(o, p, PLATFORM_FILE, err);
 	json_object_put(o);
@@ -979,14 +1013,9 @@ static sa_status guest_load(const char *dir, uint32_t handle, emu_guest **out, s
 {
 	char rel[32];
 	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".json", handle);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	SA_TRY(emu_read(dir, rel, JSON_MAX, &buf, &len, err));
 	json_object *o = NULL;
-	sa_status st = jparse(rel, buf, len, &o, err);
-	free(buf);
-	if (st != SA_OK)
-		return st;
+	SA_TRY(jload(dir, rel, &o, err));
+	sa_status st;
 	emu_guest *g = calloc(1, sizeof(*g));
 	if (!g) {
 		json_object_put(o);
@@ -1094,6 +1123,300 @@ sa_status emu_guests_load(sa_emu *e, sa_error *err)
 		if (e->n_guests > 1)
 			qsort(e->guests, e->n_guests, sizeof(*e->guests), guest_cmp);
 		remove_orphans(e, dp);
+	}
+	closedir(dp);
+	return st;
+}
+
+/* ------------------------------------------------------------------------- */
+/* SEV / SEV-ES (legacy) state                                                */
+/* ------------------------------------------------------------------------- */
+
+#define SEV_META_FILE "sev.json"
+#define SEV_META_FORMAT "sevattest-emu-sev"
+#define SEV_GUEST_FORMAT "sevattest-emu-sev-guest"
+#define SEV_KEYS_MAGIC "SAEMUSK1"
+#define SEV_SECRET_REC 12 /* u64 gpa, u32 len */
+#define SEV_KEYS_MAX (8 + 2 * SA_SEV_KEY_SIZE + 4 + EMU_SEV_SECRETS_MAX * (SEV_SECRET_REC + SA_SEV_SECRET_MAX))
+
+sa_status emu_sev_meta_save(const sa_emu *e, const emu_sev_meta *m, sa_error *err)
+{
+	json_object *o = json_object_new_object();
+	bool ok = o != NULL;
+	ok = ok && jset(o, "format", json_object_new_string(SEV_META_FORMAT));
+	ok = ok && jset(o, "version", json_object_new_int(STATE_VERSION));
+	ok = ok && jset(o, "generation", json_object_new_int64(m->generation));
+	ok = ok && jset(o, "owner_external", json_object_new_boolean(m->owner_external));
+	ok = ok && jset(o, "config_es", json_object_new_boolean(m->config_es));
+	sa_status st = ok ? jwrite(e->dir, SEV_META_FILE, o, 0644, err)
+			  : sa_error_set(err, SA_ERR_NOMEM, "%s: out of memory building JSON", SEV_META_FILE);
+	json_object_put(o);
+	return st;
+}
+
+sa_status emu_sev_meta_load(const char *dir, emu_sev_meta *m, sa_error *err)
+{
+	if (!emu_exists(dir, SEV_META_FILE))
+		return sa_error_set(err, SA_ERR_NOT_FOUND, "%s/%s: absent", dir, SEV_META_FILE);
+	json_object *o = NULL;
+	SA_TRY(jload(dir, SEV_META_FILE, &o, err));
+	sa_status st;
+	static const char *const keys[] = {"format", "version", "generation", "owner_external", "config_es"};
+	const char *f = SEV_META_FILE;
+	emu_sev_meta x;
+	memset(&x, 0, sizeof(x));
+	st = jcheck_keys(o, keys, SA_ARRAY_LEN(keys), f, err);
+	if (st == SA_OK)
+		st = jget_format(o, SEV_META_FORMAT, f, err);
+	if (st == SA_OK)
+		st = jget_u32(o, "generation", 1, UINT32_MAX, &x.generation, f, err);
+	if (st == SA_OK)
+		st = jget_bool(o, "owner_external", &x.owner_external, f, err);
+	if (st == SA_OK)
+		st = jget_bool(o, "config_es", &x.config_es, f, err);
+	json_object_put(o);
+	if (st == SA_OK)
+		*m = x;
+	return st;
+}
+
+static const char *sev_gstate_name(uint8_t state, bool decommissioned)
+{
+	if (decommissioned)
+		return "decommissioned";
+	switch (state) {
+	case SA_EMU_SEV_GSTATE_LUPDATE: return "launch-update";
+	case SA_EMU_SEV_GSTATE_LSECRET: return "launch-secret";
+	case SA_EMU_SEV_GSTATE_RUNNING: return "running";
+	}
+	return "unknown";
+}
+
+sa_status emu_sev_guest_save(const sa_emu *e, const emu_sev_guest *g, sa_error *err)
+{
+	char rel[40];
+	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".sev.json", g->handle);
+	SA_ENSURE(g->state != SA_EMU_SEV_GSTATE_LUPDATE, err, SA_ERR_STATE,
+		  "%s: a guest still launching is not persisted", rel);
+	json_object *o = json_object_new_object();
+	bool ok = o != NULL;
+	ok = ok && jset(o, "format", json_object_new_string(SEV_GUEST_FORMAT));
+	ok = ok && jset(o, "version", json_object_new_int(STATE_VERSION));
+	ok = ok && jset(o, "handle", json_object_new_int64(g->handle));
+	ok = ok && jset(o, "state", json_object_new_string(sev_gstate_name(g->state, g->decommissioned)));
+	ok = ok && jset(o, "policy", json_object_new_int64(g->policy));
+	ok = ok && jset(o, "vmsas", json_object_new_int64(g->vmsas));
+	ok = ok && jset(o, "launch_digest", jhex(g->launch_digest, sizeof(g->launch_digest)));
+	ok = ok && jset(o, "measure", jhex(g->measure, sizeof(g->measure)));
+	ok = ok && jset(o, "mnonce", jhex(g->mnonce, sizeof(g->mnonce)));
+	sa_status st = ok ? jwrite(e->dir, rel, o, 0600, err)
+			  : sa_error_set(err, SA_ERR_NOMEM, "%s: out of memory building JSON", rel);
+	json_object_put(o);
+	return st;
+}
+
+sa_status emu_sev_guest_save_keys(const sa_emu *e, const emu_sev_guest *g, sa_error *err)
+{
+	char rel[40];
+	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".sev.keys", g->handle);
+	SA_ENSURE(g->n_secrets <= EMU_SEV_SECRETS_MAX, err, SA_ERR_RANGE, "%s: %" PRIu32 " secrets, at most %d", rel,
+		  g->n_secrets, EMU_SEV_SECRETS_MAX);
+	size_t cap = 8 + 2 * SA_SEV_KEY_SIZE + 4;
+	for (uint32_t i = 0; i < g->n_secrets; i++)
+		cap += SEV_SECRET_REC + g->secrets[i].len; /* each len <= SA_SEV_SECRET_MAX: no overflow */
+	uint8_t *buf = OPENSSL_malloc(cap);
+	SA_ENSURE(buf, err, SA_ERR_NOMEM, "%s: out of memory", rel);
+	sa_writer w;
+	sa_writer_init(&w, buf, cap);
+	sa_status st = sa_write_bytes(&w, SEV_KEYS_MAGIC, 8, "magic", err);
+	if (st == SA_OK)
+		st = sa_write_bytes(&w, g->tks.tek, SA_SEV_KEY_SIZE, "TEK", err);
+	if (st == SA_OK)
+		st = sa_write_bytes(&w, g->tks.tik, SA_SEV_KEY_SIZE, "TIK", err);
+	if (st == SA_OK)
+		st = sa_write_u32(&w, g->n_secrets, "secret count", err);
+	for (uint32_t i = 0; st == SA_OK && i < g->n_secrets; i++) {
+		st = sa_write_u64(&w, g->secrets[i].gpa, "secret GPA", err);
+		if (st == SA_OK)
+			st = sa_write_u32(&w, (uint32_t)g->secrets[i].len, "secret length", err);
+		if (st == SA_OK)
+			st = sa_write_bytes(&w, g->secrets[i].data, g->secrets[i].len, "secret", err);
+	}
+	if (st == SA_OK)
+		st = emu_write(e->dir, rel, buf, cap, 0600, err);
+	OPENSSL_clear_free(buf, cap);
+	return st;
+}
+
+static sa_status sev_keys_decode(const uint8_t *buf, size_t len, emu_sev_guest *g, const char *f, sa_error *err)
+{
+	sa_reader r;
+	sa_reader_init(&r, buf, len);
+	const uint8_t *magic;
+	SA_TRY(sa_read_view(&r, &magic, 8, "magic", err));
+	SA_ENSURE(memcmp(magic, SEV_KEYS_MAGIC, 8) == 0, err, SA_ERR_FORMAT, "%s: does not start with %s", f,
+		  SEV_KEYS_MAGIC);
+	SA_TRY(sa_read_bytes(&r, g->tks.tek, SA_SEV_KEY_SIZE, "TEK", err));
+	SA_TRY(sa_read_bytes(&r, g->tks.tik, SA_SEV_KEY_SIZE, "TIK", err));
+	uint32_t n;
+	SA_TRY(sa_read_u32(&r, &n, "secret count", err));
+	SA_ENSURE(n <= EMU_SEV_SECRETS_MAX, err, SA_ERR_FORMAT, "%s: %" PRIu32 " secrets, at most %d", f, n,
+		  EMU_SEV_SECRETS_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		emu_sev_secret *x = &g->secrets[i];
+		uint32_t slen;
+		const uint8_t *data;
+		SA_TRY(sa_read_u64(&r, &x->gpa, "secret GPA", err));
+		SA_TRY(sa_read_u32(&r, &slen, "secret length", err));
+		SA_ENSURE(slen > 0 && slen <= SA_SEV_SECRET_MAX && slen % 16 == 0, err, SA_ERR_FORMAT,
+			  "%s: secret %" PRIu32 " has %" PRIu32 " bytes, expected a multiple of 16 in 16..%d", f, i,
+			  slen, SA_SEV_SECRET_MAX);
+		SA_TRY(sa_read_view(&r, &data, slen, "secret", err));
+		x->data = OPENSSL_malloc(slen);
+		SA_ENSURE(x->data, err, SA_ERR_NOMEM, "%s: out of memory", f);
+		memcpy(x->data, data, slen);
+		x->len = slen;
+		g->n_secrets = i + 1;
+	}
+	return sa_reader_expect_end(&r, f, err);
+}
+
+static sa_status sev_guest_from_json(json_object *o, emu_sev_guest *g, const char *f, sa_error *err)
+{
+	static const char *const keys[] = {"format",        "version", "handle", "state", "policy", "vmsas",
+					   "launch_digest", "measure", "mnonce"};
+	SA_TRY(jcheck_keys(o, keys, SA_ARRAY_LEN(keys), f, err));
+	SA_TRY(jget_format(o, SEV_GUEST_FORMAT, f, err));
+	uint32_t handle;
+	SA_TRY(jget_u32(o, "handle", 1, UINT32_MAX, &handle, f, err));
+	SA_ENSURE(handle == g->handle, err, SA_ERR_FORMAT, "%s: handle is %" PRIu32 ", the file name says %" PRIu32, f,
+		  handle, g->handle);
+	const char *state;
+	SA_TRY(jget_str(o, "state", &state, f, err));
+	if (strcmp(state, "decommissioned") == 0) {
+		g->decommissioned = true;
+	} else if (strcmp(state, sev_gstate_name(SA_EMU_SEV_GSTATE_LSECRET, false)) == 0) {
+		g->state = SA_EMU_SEV_GSTATE_LSECRET;
+	} else {
+		SA_ENSURE(strcmp(state, sev_gstate_name(SA_EMU_SEV_GSTATE_RUNNING, false)) == 0, err, SA_ERR_FORMAT,
+			  "%s: state '%.40s' is not launch-secret, running or decommissioned", f, state);
+		g->state = SA_EMU_SEV_GSTATE_RUNNING;
+	}
+	SA_TRY(jget_u32(o, "policy", 0, UINT32_MAX, &g->policy, f, err));
+	SA_ENSURE(!(g->policy & SA_SEV_POLICY_RESERVED), err, SA_ERR_FORMAT,
+		  "%s: policy 0x%08" PRIx32 " has reserved bits 15:6 set", f, g->policy);
+	SA_TRY(jget_u32(o, "vmsas", 0, UINT32_MAX, &g->vmsas, f, err));
+	SA_ENSURE(!g->vmsas || (g->policy & SA_SEV_POLICY_ES), err, SA_ERR_FORMAT,
+		  "%s: %" PRIu32 " VMSAs measured for a policy without ES", f, g->vmsas);
+	SA_TRY(jget_hex(o, "launch_digest", g->launch_digest, sizeof(g->launch_digest), f, err));
+	SA_TRY(jget_hex(o, "measure", g->measure, sizeof(g->measure), f, err));
+	return jget_hex(o, "mnonce", g->mnonce, sizeof(g->mnonce), f, err);
+}
+
+static sa_status sev_guest_load(const char *dir, uint32_t handle, emu_sev_guest **out, sa_error *err)
+{
+	char rel[40];
+	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".sev.json", handle);
+	json_object *o = NULL;
+	SA_TRY(jload(dir, rel, &o, err));
+	sa_status st;
+	emu_sev_guest *g = calloc(1, sizeof(*g));
+	if (!g) {
+		json_object_put(o);
+		return sa_error_set(err, SA_ERR_NOMEM, "out of memory loading %s", rel);
+	}
+	g->handle = handle;
+	st = sev_guest_from_json(o, g, rel, err);
+	json_object_put(o);
+	if (st == SA_OK && !g->decommissioned) {
+		snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".sev.keys", handle);
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		st = read_secret(dir, rel, SEV_KEYS_MAX, &buf, &len, err);
+		if (st == SA_OK) {
+			st = sev_keys_decode(buf, len, g, rel, err);
+			secret_free(buf, len);
+		}
+	}
+	if (st != SA_OK) {
+		emu_sev_guest_free(g);
+		return st;
+	}
+	*out = g;
+	return SA_OK;
+}
+
+void emu_sev_guest_free(emu_sev_guest *g)
+{
+	if (!g)
+		return;
+	for (uint32_t i = 0; i < g->n_secrets && i < EMU_SEV_SECRETS_MAX; i++)
+		if (g->secrets[i].data)
+			OPENSSL_clear_free(g->secrets[i].data, g->secrets[i].len);
+	EVP_MD_CTX_free(g->ld_ctx);
+	OPENSSL_cleanse(g, sizeof(*g));
+	free(g);
+}
+
+static int sev_guest_cmp(const void *a, const void *b)
+{
+	const emu_sev_guest *ga = *(const emu_sev_guest *const *)a, *gb = *(const emu_sev_guest *const *)b;
+	return ga->handle < gb->handle ? -1 : ga->handle > gb->handle;
+}
+
+sa_status emu_sev_guests_push(sa_emu *e, emu_sev_guest *g, sa_error *err)
+{
+	if (e->n_sev_guests == e->cap_sev_guests) {
+		size_t cap = e->cap_sev_guests ? 2 * e->cap_sev_guests : 16;
+		emu_sev_guest **v = realloc(e->sev_guests, cap * sizeof(*v));
+		SA_ENSURE(v, err, SA_ERR_NOMEM, "out of memory loading SEV guests");
+		e->sev_guests = v;
+		e->cap_sev_guests = cap;
+	}
+	e->sev_guests[e->n_sev_guests++] = g;
+	return SA_OK;
+}
+
+sa_status emu_sev_guests_load(sa_emu *e, sa_error *err)
+{
+	char gdir[EMU_PATH_MAX];
+	SA_TRY(emu_path(e->dir, "guests", gdir, sizeof(gdir), err));
+	DIR *dp = opendir(gdir);
+	SA_ENSURE(dp, err, SA_ERR_IO, "cannot open %s: %s", gdir, strerror(errno));
+	sa_status st = SA_OK;
+	struct dirent *de;
+	while (st == SA_OK && (de = readdir(dp)) != NULL) {
+		uint32_t h;
+		if (!parse_handle_name(de->d_name, ".sev.json", &h))
+			continue;
+		if (find_loaded(e, h)) {
+			st = sa_error_set(err, SA_ERR_FORMAT, "guests/%s: handle %" PRIu32 " is also an SNP guest",
+					  de->d_name, h);
+			break;
+		}
+		emu_sev_guest *g = NULL;
+		st = sev_guest_load(e->dir, h, &g, err);
+		if (st == SA_OK && (st = emu_sev_guests_push(e, g, err)) != SA_OK)
+			emu_sev_guest_free(g);
+		if (st == SA_OK && h >= e->p.next_handle)
+			e->p.next_handle = h == UINT32_MAX ? h : h + 1;
+	}
+	if (st == SA_OK) {
+		if (e->n_sev_guests > 1)
+			qsort(e->sev_guests, e->n_sev_guests, sizeof(*e->sev_guests), sev_guest_cmp);
+		/* Keys of guests that are gone: a crash before the JSON, or a decommission. */
+		rewinddir(dp);
+		while ((de = readdir(dp)) != NULL) {
+			uint32_t h;
+			if (!parse_handle_name(de->d_name, ".sev.keys", &h))
+				continue;
+			const emu_sev_guest *g = emu_sev_find(e, h);
+			if (!g || g->decommissioned) {
+				char rel[320];
+				snprintf(rel, sizeof(rel), "guests/%s", de->d_name);
+				emu_remove_quiet(e->dir, rel);
+			}
+		}
 	}
 	closedir(dp);
 	return st;
@@ -1251,6 +1574,8 @@ static sa_status populate(sa_emu *e, unsigned rsa_bits, sa_error *err)
 		st = emu_cert_save(e->dir, "certs/asvk.pem", e->asvk, true, err);
 	if (st == SA_OK)
 		st = emu_vcek_ensure(e, e->p.reported_tcb, err);
+	if (st == SA_OK)
+		st = emu_sev_create(e, err);
 	/* platform.json last: it is what makes the directory a state directory. */
 	if (st == SA_OK)
 		st = emu_platform_save(e, &e->p, err);
@@ -1264,6 +1589,7 @@ static void emu_free(sa_emu *e, bool mutex)
 	for (size_t i = 0; i < e->n_guests; i++)
 		emu_guest_free(e->guests[i]);
 	free(e->guests);
+	emu_sev_free(e);
 	sa_cert_free(e->ark);
 	sa_cert_free(e->ask);
 	sa_cert_free(e->asvk);
@@ -1383,31 +1709,34 @@ static sa_status load_vlek(sa_emu *e, sa_error *err)
 	return SA_OK;
 }
 
+void emu_remove_generations(const sa_emu *e, const char *sub, const char *prefix, const char *suffix, uint32_t keep)
+{
+	char d[EMU_PATH_MAX];
+	if (emu_path(e->dir, sub, d, sizeof(d), NULL) != SA_OK)
+		return;
+	DIR *dp = opendir(d);
+	if (!dp)
+		return;
+	size_t pl = strlen(prefix);
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		uint32_t gen;
+		if (strncmp(de->d_name, prefix, pl) != 0 || !parse_handle_name(de->d_name + pl, suffix, &gen) ||
+		    gen == keep)
+			continue;
+		char rel[320];
+		snprintf(rel, sizeof(rel), "%s/%s", sub, de->d_name);
+		emu_remove_quiet(e->dir, rel);
+	}
+	closedir(dp);
+}
+
 /* Files of VLEK generations other than the current one (a crash between writing them and platform.json). */
 static void remove_stale_vleks(sa_emu *e)
 {
-	static const char *const subs[][2] = {{"keys", ".pem"}, {"certs", ".der"}};
-	for (size_t i = 0; i < SA_ARRAY_LEN(subs); i++) {
-		char d[EMU_PATH_MAX];
-		if (emu_path(e->dir, subs[i][0], d, sizeof(d), NULL) != SA_OK)
-			continue;
-		DIR *dp = opendir(d);
-		if (!dp)
-			continue;
-		struct dirent *de;
-		while ((de = readdir(dp)) != NULL) {
-			uint32_t gen;
-			if (strncmp(de->d_name, "vlek-", 5) != 0 ||
-			    !parse_handle_name(de->d_name + 5, subs[i][1], &gen))
-				continue;
-			if (e->p.vlek_loaded && gen == e->p.vlek_generation)
-				continue;
-			char rel[320];
-			snprintf(rel, sizeof(rel), "%s/%s", subs[i][0], de->d_name);
-			emu_remove_quiet(e->dir, rel);
-		}
-		closedir(dp);
-	}
+	uint32_t keep = e->p.vlek_loaded ? e->p.vlek_generation : 0;
+	emu_remove_generations(e, "keys", "vlek-", ".pem", keep);
+	emu_remove_generations(e, "certs", "vlek-", ".der", keep);
 }
 
 static sa_status lock_dir(sa_emu *e, sa_error *err)
@@ -1451,7 +1780,8 @@ static sa_status open_state(sa_emu *e, sa_error *err)
 		SA_TRY(load_vlek(e, err));
 	remove_stale_vleks(e);
 	SA_TRY(emu_vcek_ensure(e, e->p.reported_tcb, err));
-	return emu_guests_load(e, err);
+	SA_TRY(emu_guests_load(e, err));
+	return emu_sev_open(e, err);
 }
 
 sa_status sa_emu_open(const char *state_dir, sa_emu **out, sa_error *err)
