@@ -4,13 +4,16 @@
  * header, then every command's request decoder and every command's reply
  * decoder (success and error bodies) on the same bytes.
  *
- * Input: byte 0 picks the frame status for the reply decoders (0, or a
- * non-zero status); the rest is the payload, and also a whole frame.
+ * Input: byte 0 picks the frame status for the reply decoders (0,
+ * INVALID_LENGTH, whose replies to the SEV probing commands carry the lengths
+ * needed, or another non-zero status); the rest is the payload, and also a
+ * whole frame.  The SEV (legacy) commands are among sa_ep_commands().
  *
  * Properties checked (abort() on violation, so libFuzzer records a crash):
  *  - a request or reply that decodes re-encodes to exactly the input bytes
  *    (the codec is canonical: one encoding per value);
- *  - a decoded request's views (page, ID block, data) lie inside the input;
+ *  - a decoded request's views (page, ID block, data, certificates, VMSA,
+ *    secret header) and a reply's (data, certs, CEK) lie inside the input;
  *  - a refused request maps to a firmware-style status (never success);
  *  - a frame that decodes has a payload of exactly its length field less 4.
  */
@@ -55,6 +58,10 @@ static void check_request(uint16_t cmd, const uint8_t *p, size_t n)
 	CHECK(inside(q.id_block, SA_EP_ID_BLOCK_SIZE, p, n));
 	CHECK(inside(q.id_auth, SA_EP_ID_AUTH_SIZE, p, n));
 	CHECK(inside(q.data, q.data_len, p, n));
+	CHECK(inside(q.cert1, q.cert1_len, p, n) && inside(q.cert2, q.cert2_len, p, n));
+	CHECK(inside(q.vmsa, SA_EP_SEV_VMSA_SIZE, p, n));
+	CHECK(inside(q.secret_hdr, SA_EP_SEV_SECRET_HDR_SIZE, p, n));
+	CHECK(q.buf_len <= SA_EP_SEV_PROBE_MAX && q.buf_len2 <= SA_EP_SEV_PROBE_MAX);
 	CHECK(q.vmpck_id < SA_VMPCK_COUNT && q.cert_pages <= SA_EP_MAX_CERT_PAGES);
 	size_t len;
 	CHECK(sa_ep_request_encode(&q, out, sizeof(out), &len, &err) == SA_OK);
@@ -68,6 +75,8 @@ static void check_reply(uint16_t cmd, uint16_t status, const uint8_t *p, size_t 
 		return;
 	CHECK(inside(rep.data, rep.data_len, p, n));
 	CHECK(inside(rep.certs, rep.certs_len, p, n));
+	CHECK(inside(rep.cek, SA_EP_SEV_CERT_SIZE, p, n));
+	CHECK(rep.sev_guest.state <= SA_EMU_SEV_GSTATE_RUNNING);
 	CHECK(rep.n_vms <= SA_EP_MAX_VMS);
 	CHECK(strlen(rep.err_msg) < sizeof(rep.err_msg));
 	size_t len;
@@ -79,7 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	uint16_t status = data[0] & 1 ? (uint16_t)(SA_FW_INVALID_PARAM + (data[0] >> 1)) : 0;
+	uint16_t status = !(data[0] & 1) ? 0
+			  : data[0] & 2  ? SA_FW_INVALID_LENGTH
+					 : (uint16_t)(SA_FW_INVALID_PARAM + (data[0] >> 2));
 	const uint8_t *p = data + 1;
 	size_t n = size - 1;
 

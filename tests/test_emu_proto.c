@@ -100,6 +100,57 @@ static size_t sample_requests(uint16_t cmd, sa_ep_request out[3])
 		out[1].data_len = 0;
 		return 2;
 	case SA_EP_DISABLE_VMPCK: out[0].vmpck_id = 0; out[1].vmpck_id = 3; return 2;
+	case SA_EP_SEV_PEK_CSR:
+	case SA_EP_SEV_GET_ID: out[0].buf_len = 0; out[1].buf_len = SA_EP_SEV_PROBE_MAX; return 2;
+	case SA_EP_SEV_PEK_CERT_IMPORT:
+		out[0].cert1 = blob;
+		out[0].cert1_len = SA_EP_SEV_CERT_SIZE;
+		out[0].cert2 = blob + 7;
+		out[0].cert2_len = SA_EP_SEV_CERT_SIZE;
+		out[1].cert1 = blob;
+		out[1].cert1_len = SA_EP_SEV_CERT_MAX;
+		return 2; /* out[1]: an empty OCA, for the firmware to refuse */
+	case SA_EP_SEV_PDH_CERT_EXPORT:
+		out[1].buf_len = SA_EP_SEV_CERT_SIZE;
+		out[1].buf_len2 = SA_EP_SEV_PROBE_MAX;
+		return 2;
+	case SA_EP_SEV_LAUNCH_START:
+		out[0].sev_policy = 0x5;
+		out[1].sev_policy = 0xFFFFFFFF;
+		out[1].cert1 = blob;
+		out[1].cert1_len = SA_EP_SEV_CERT_SIZE;
+		out[1].cert2 = blob + 1;
+		out[1].cert2_len = 0x80;
+		return 2;
+	case SA_EP_SEV_LAUNCH_UPDATE_DATA:
+		out[0].handle = 3;
+		out[0].data = blob;
+		out[0].data_len = 16;
+		out[1].handle = 4;
+		out[1].data = blob;
+		out[1].data_len = SA_EP_SEV_DATA_CHUNK;
+		return 2;
+	case SA_EP_SEV_LAUNCH_UPDATE_VMSA: out[0].handle = 9; out[0].vmsa = page; return 1;
+	case SA_EP_SEV_LAUNCH_MEASURE: out[0].handle = 9; out[0].buf_len = 0x30; return 1;
+	case SA_EP_SEV_LAUNCH_SECRET:
+		out[0].handle = 9;
+		out[0].secret_hdr = id_block;
+		out[0].data = blob;
+		out[0].data_len = 64;
+		out[0].gpa = 0x820000;
+		out[1].handle = 10;
+		out[1].secret_hdr = id_auth;
+		out[1].data = blob;
+		out[1].data_len = SA_EP_SEV_SECRET_MAX;
+		out[1].gpa = UINT64_MAX;
+		return 2;
+	case SA_EP_SEV_LAUNCH_FINISH:
+	case SA_EP_SEV_GUEST_INFO: out[0].handle = 12; return 1;
+	case SA_EP_SEV_ATTESTATION:
+		out[0].handle = 12;
+		fill(out[0].mnonce, 16, 3);
+		out[0].buf_len = SA_SEV_REPORT_SIZE;
+		return 1;
 	}
 	return 1; /* the commands without a body */
 }
@@ -132,6 +183,23 @@ static void assert_request_equal(const sa_ep_request *a, const sa_ep_request *b)
 	assert_string_equal(a->csp_id, b->csp_id);
 	assert_int_equal(a->cert_pages, b->cert_pages);
 	assert_int_equal(a->vmpck_id, b->vmpck_id);
+	assert_int_equal(a->buf_len, b->buf_len);
+	assert_int_equal(a->buf_len2, b->buf_len2);
+	assert_int_equal(a->sev_policy, b->sev_policy);
+	assert_int_equal(a->cert1_len, b->cert1_len);
+	assert_int_equal(!a->cert1, !b->cert1);
+	if (a->cert1_len)
+		assert_memory_equal(a->cert1, b->cert1, a->cert1_len);
+	assert_int_equal(a->cert2_len, b->cert2_len);
+	if (a->cert2_len)
+		assert_memory_equal(a->cert2, b->cert2, a->cert2_len);
+	assert_int_equal(!a->vmsa, !b->vmsa);
+	if (a->vmsa)
+		assert_memory_equal(a->vmsa, b->vmsa, SA_EP_SEV_VMSA_SIZE);
+	assert_int_equal(!a->secret_hdr, !b->secret_hdr);
+	if (a->secret_hdr)
+		assert_memory_equal(a->secret_hdr, b->secret_hdr, SA_EP_SEV_SECRET_HDR_SIZE);
+	assert_memory_equal(a->mnonce, b->mnonce, 16);
 }
 
 static uint8_t enc[SA_EP_MAX_PAYLOAD + 1], enc2[SA_EP_MAX_PAYLOAD];
@@ -141,7 +209,7 @@ static void requests_round_trip_and_refuse_every_truncation(void **state)
 	(void)state;
 	size_t n_cmds;
 	const uint16_t *cmds = sa_ep_commands(&n_cmds);
-	assert_int_equal(n_cmds, 19);
+	assert_int_equal(n_cmds, 36);
 	for (size_t c = 0; c < n_cmds; c++) {
 		sa_ep_request rq[3];
 		size_t n = sample_requests(cmds[c], rq);
@@ -211,8 +279,48 @@ static void sample_reply(uint16_t cmd, sa_ep_reply *r)
 			r->vms[i].handle = (uint32_t)i + 1;
 			r->vms[i].busy = i % 2;
 			fill(r->vms[i].measurement, 48, (unsigned)i);
+			memset(r->vms[i].qmp, 'A' + (int)(i % 26), SA_EP_PATH_MAX);
+			if (i % 3 == 2) {
+				/* an SEV guest: no guest channel, a 32-byte digest */
+				r->vms[i].sev = true;
+				r->vms[i].busy = false;
+				memset(r->vms[i].measurement + 32, 0, 16);
+				continue;
+			}
 			memset(r->vms[i].socket, 'a' + (int)(i % 26), SA_EP_PATH_MAX);
 		}
+		break;
+	case SA_EP_SEV_PLATFORM_STATUS:
+		r->sev_status = (sa_sev_platform_status){.api_major = 0, .api_minor = 24, .state = SA_SEV_STATE_WORKING,
+							 .owner_external = true, .config_es = true, .flags = 0x101,
+							 .build = 17, .guest_count = 3};
+		break;
+	case SA_EP_SEV_PEK_CSR:
+	case SA_EP_SEV_GET_ID:
+	case SA_EP_SEV_LAUNCH_MEASURE:
+	case SA_EP_SEV_ATTESTATION:
+		r->data = blob;
+		r->data_len = SA_EP_SEV_PROBE_MAX;
+		break;
+	case SA_EP_SEV_PDH_CERT_EXPORT:
+		r->data = blob;
+		r->data_len = SA_EP_SEV_CERT_SIZE;
+		r->certs = blob + 5;
+		r->certs_len = 3 * SA_EP_SEV_CERT_SIZE;
+		break;
+	case SA_EP_SEV_EXPORT_AMD:
+		r->data = blob;
+		r->data_len = SA_AMD_CERT_MAX;
+		r->certs = blob + 3;
+		r->certs_len = 0x340;
+		r->cek = page;
+		break;
+	case SA_EP_SEV_LAUNCH_START: r->handle = 78; break;
+	case SA_EP_SEV_LAUNCH_FINISH: strcpy(r->qmp, "/tmp/x/run/vm-78.qmp"); break;
+	case SA_EP_SEV_GUEST_INFO:
+		r->sev_guest = (sa_emu_sev_guest_info){.handle = 78, .policy = 5, .state = SA_EMU_SEV_GSTATE_LSECRET,
+						       .secrets = 2};
+		fill(r->sev_guest.launch_digest, 32, 8);
 		break;
 	case SA_EP_HELLO:
 		r->handle = 5;
@@ -243,6 +351,8 @@ static void assert_reply_equal(const sa_ep_reply *a, const sa_ep_reply *b)
 	if (a->status) {
 		assert_int_equal(a->err_code, b->err_code);
 		assert_string_equal(a->err_msg, b->err_msg);
+		assert_int_equal(a->needed, b->needed);
+		assert_int_equal(a->needed2, b->needed2);
 		return;
 	}
 	assert_memory_equal(&a->platform.chip_id, &b->platform.chip_id, 64);
@@ -277,7 +387,23 @@ static void assert_reply_equal(const sa_ep_reply *a, const sa_ep_reply *b)
 		assert_int_equal(a->vms[i].busy, b->vms[i].busy);
 		assert_memory_equal(a->vms[i].measurement, b->vms[i].measurement, 48);
 		assert_string_equal(a->vms[i].socket, b->vms[i].socket);
+		assert_int_equal(a->vms[i].sev, b->vms[i].sev);
+		assert_string_equal(a->vms[i].qmp, b->vms[i].qmp);
 	}
+	assert_int_equal(a->sev_status.api_minor, b->sev_status.api_minor);
+	assert_int_equal(a->sev_status.state, b->sev_status.state);
+	assert_int_equal(a->sev_status.flags, b->sev_status.flags);
+	assert_int_equal(a->sev_status.owner_external, b->sev_status.owner_external);
+	assert_int_equal(a->sev_status.config_es, b->sev_status.config_es);
+	assert_int_equal(a->sev_status.build, b->sev_status.build);
+	assert_int_equal(a->sev_status.guest_count, b->sev_status.guest_count);
+	assert_int_equal(!a->cek, !b->cek);
+	if (a->cek)
+		assert_memory_equal(a->cek, b->cek, SA_EP_SEV_CERT_SIZE);
+	assert_string_equal(a->qmp, b->qmp);
+	assert_memory_equal(&a->sev_guest, &b->sev_guest, sizeof(a->sev_guest));
+	assert_int_equal(a->needed, b->needed);
+	assert_int_equal(a->needed2, b->needed2);
 }
 
 static sa_ep_reply rep, back_rep;
@@ -408,6 +534,175 @@ static void malformed_fields_are_named(void **state)
 	assert_int_equal(sa_ep_request_encode(&g, enc, sizeof(enc), &len, &err), SA_ERR_RANGE);
 }
 
+/* The probing commands' INVALID_LENGTH replies carry the lengths needed; other failures do not. */
+static void probe_replies_carry_the_lengths_needed(void **state)
+{
+	(void)state;
+	size_t n_cmds, probes = 0;
+	const uint16_t *cmds = sa_ep_commands(&n_cmds);
+	for (size_t c = 0; c < n_cmds; c++) {
+		memset(&rep, 0, sizeof(rep));
+		rep.cmd = cmds[c];
+		rep.status = SA_FW_INVALID_LENGTH;
+		rep.err_code = SA_ERR_ARG;
+		strcpy(rep.err_msg, "INVALID_LENGTH: buffer too small");
+		bool probing = sa_ep_cmd_probes(cmds[c]);
+		probes += probing;
+		if (probing) {
+			rep.needed = 0x824;
+			rep.needed2 = cmds[c] == SA_EP_SEV_PDH_CERT_EXPORT ? 3 * 0x824 : 0;
+		}
+		check_reply(&rep);
+		size_t len;
+		sa_error err;
+		assert_int_equal(sa_ep_reply_encode(&rep, enc, sizeof(enc), &len, &err), SA_OK);
+		size_t body = 4 + 2 + strlen(rep.err_msg);
+		assert_int_equal(len, body + (probing ? (cmds[c] == SA_EP_SEV_PDH_CERT_EXPORT ? 8 : 4) : 0));
+		if (probing) {
+			/* the needed length is at the end, little-endian */
+			assert_int_equal(enc[body], 0x24);
+			assert_int_equal(enc[body + 1], 0x08);
+			/* other statuses of the same command carry no lengths */
+			rep.status = SA_FW_INVALID_PARAM;
+			rep.needed = rep.needed2 = 0;
+			assert_int_equal(sa_ep_reply_encode(&rep, enc, sizeof(enc), &len, &err), SA_OK);
+			assert_int_equal(len, body);
+		}
+	}
+	assert_int_equal(probes, 5);
+	assert_true(sa_ep_cmd_probes(SA_EP_SEV_ATTESTATION));
+	assert_false(sa_ep_cmd_probes(SA_EP_SEV_LAUNCH_START));
+	assert_false(sa_ep_cmd_probes(SA_EP_STATUS));
+}
+
+static void reply_decode_fails(uint16_t cmd, const uint8_t *p, size_t n, sa_status want, const char *needle)
+{
+	sa_error err;
+	err.msg[0] = 0;
+	assert_int_equal(sa_ep_reply_decode(cmd, 0, p, n, &back_rep, &err), want);
+	if (needle && !strstr(err.msg, needle))
+		fail_msg("'%s' does not name '%s'", err.msg, needle);
+}
+
+static void sev_fields_are_checked(void **state)
+{
+	(void)state;
+	uint8_t b[128];
+	sa_error err;
+	size_t len;
+	/* Buffer lengths above the kernel's bound. */
+	memset(b, 0, sizeof(b));
+	b[1] = 0x40;
+	b[0] = 1; /* 0x4001 */
+	decode_fails(SA_EP_SEV_PEK_CSR, b, 4, SA_ERR_RANGE, "buffer length");
+	decode_fails(SA_EP_SEV_GET_ID, b, 4, SA_ERR_RANGE, "buffer length");
+	memset(b, 0, sizeof(b));
+	b[5] = 0x40;
+	b[4] = 1;
+	decode_fails(SA_EP_SEV_PDH_CERT_EXPORT, b, 8, SA_ERR_RANGE, "chain buffer length");
+	/* LAUNCH_UPDATE_DATA: empty, or over a chunk. */
+	memset(b, 0, sizeof(b));
+	decode_fails(SA_EP_SEV_LAUNCH_UPDATE_DATA, b, 8, SA_ERR_RANGE, "data");
+	b[6] = 1;
+	b[4] = 0x10; /* 0x10010 */
+	decode_fails(SA_EP_SEV_LAUNCH_UPDATE_DATA, b, 8, SA_ERR_RANGE, "at most 65536");
+	sa_ep_request q = {.cmd = SA_EP_SEV_LAUNCH_UPDATE_DATA, .data = blob};
+	assert_int_equal(sa_ep_request_encode(&q, enc, sizeof(enc), &len, &err), SA_ERR_RANGE);
+	q.data_len = SA_EP_SEV_DATA_CHUNK + 16;
+	assert_int_equal(sa_ep_request_encode(&q, enc, sizeof(enc), &len, &err), SA_ERR_RANGE);
+	/* LAUNCH_SECRET: reserved word; a ciphertext over the bound. */
+	memset(b, 0, sizeof(b));
+	b[4] = 1;
+	decode_fails(SA_EP_SEV_LAUNCH_SECRET, b, 16 + 0x34 + 4, SA_ERR_FORMAT, "reserved");
+	memset(b, 0, sizeof(b));
+	b[16 + 0x34 + 1] = 0x40;
+	b[16 + 0x34] = 1;
+	decode_fails(SA_EP_SEV_LAUNCH_SECRET, b, 16 + 0x34 + 4, SA_ERR_RANGE, "secret length");
+	/* LAUNCH_START: a certificate blob over the bound. */
+	memset(b, 0, sizeof(b));
+	b[5] = 0x10;
+	b[4] = 1;
+	decode_fails(SA_EP_SEV_LAUNCH_START, b, 8, SA_ERR_RANGE, "GODH certificate");
+	/* Encoders: no VMSA, no header, a lone GODH is still encodable (the firmware judges it). */
+	sa_ep_request v = {.cmd = SA_EP_SEV_LAUNCH_UPDATE_VMSA};
+	assert_int_equal(sa_ep_request_encode(&v, enc, sizeof(enc), &len, &err), SA_ERR_ARG);
+	sa_ep_request h = {.cmd = SA_EP_SEV_LAUNCH_SECRET};
+	assert_int_equal(sa_ep_request_encode(&h, enc, sizeof(enc), &len, &err), SA_ERR_ARG);
+
+	/* Replies: guest state out of range, reserved bytes. */
+	memset(b, 0, 48);
+	b[8] = 4;
+	reply_decode_fails(SA_EP_SEV_GUEST_INFO, b, 48, SA_ERR_RANGE, "guest state");
+	b[8] = 3;
+	b[9] = 1;
+	reply_decode_fails(SA_EP_SEV_GUEST_INFO, b, 48, SA_ERR_FORMAT, "reserved");
+	memset(&rep, 0, sizeof(rep));
+	rep.cmd = SA_EP_SEV_GUEST_INFO;
+	rep.sev_guest.state = 4;
+	assert_int_equal(sa_ep_reply_encode(&rep, enc, sizeof(enc), &len, &err), SA_ERR_RANGE);
+	/* EXPORT_AMD: an ARK longer than an AMD certificate; no CEK to encode. */
+	memset(b, 0, sizeof(b));
+	b[0] = 0x41;
+	b[1] = 0x06;
+	reply_decode_fails(SA_EP_SEV_EXPORT_AMD, b, 4, SA_ERR_RANGE, "ARK");
+	rep.cmd = SA_EP_SEV_EXPORT_AMD;
+	assert_int_equal(sa_ep_reply_encode(&rep, enc, sizeof(enc), &len, &err), SA_ERR_ARG);
+	/* LAUNCH_FINISH: an empty QMP path. */
+	memset(b, 0, sizeof(b));
+	reply_decode_fails(SA_EP_SEV_LAUNCH_FINISH, b, 2, SA_ERR_RANGE, "QMP socket");
+
+	/* VM_LIST: an SEV guest cannot be busy, has no guest channel, a 32-byte digest; every VM a QMP socket. */
+	uint8_t vl[8 + 4 + 1 + 48 + 2 + 1 + 2 + 1];
+	memset(vl, 0, sizeof(vl));
+	vl[0] = 1; /* total */
+	vl[4] = 1; /* n */
+	size_t o = 8;
+	vl[o + 4] = 0x02;  /* SEV */
+	vl[o + 53] = 1;    /* socket length 1 */
+	vl[o + 55] = 'x';
+	vl[o + 56] = 1;    /* QMP length 1 */
+	vl[o + 58] = 'q';
+	reply_decode_fails(SA_EP_VM_LIST, vl, sizeof(vl), SA_ERR_FORMAT, "no guest channel");
+	vl[o + 4] = 0x03;
+	reply_decode_fails(SA_EP_VM_LIST, vl, sizeof(vl), SA_ERR_FORMAT, "busy");
+	vl[o + 4] = 0x04;
+	reply_decode_fails(SA_EP_VM_LIST, vl, sizeof(vl), SA_ERR_FORMAT, "reserved bits");
+	vl[o + 4] = 0x00;
+	vl[o + 56] = 0; /* empty QMP path */
+	reply_decode_fails(SA_EP_VM_LIST, vl, sizeof(vl) - 1, SA_ERR_RANGE, "QMP socket");
+	uint8_t sev_vl[8 + 4 + 1 + 48 + 2 + 2 + 1];
+	memset(sev_vl, 0, sizeof(sev_vl));
+	sev_vl[0] = 1;
+	sev_vl[4] = 1;
+	sev_vl[o + 4] = 0x02;
+	sev_vl[o + 5 + 40] = 1; /* digest byte 40: beyond an SEV guest's 32 */
+	sev_vl[o + 55] = 1;
+	sev_vl[o + 57] = 'q';
+	reply_decode_fails(SA_EP_VM_LIST, sev_vl, sizeof(sev_vl), SA_ERR_FORMAT, "32 bytes");
+	sev_vl[o + 5 + 40] = 0;
+	assert_int_equal(sa_ep_reply_decode(SA_EP_VM_LIST, 0, sev_vl, sizeof(sev_vl), &back_rep, &err), SA_OK);
+	assert_true(back_rep.vms[0].sev);
+	assert_string_equal(back_rep.vms[0].socket, "");
+	assert_string_equal(back_rep.vms[0].qmp, "q");
+	/* The encoder refuses an SEV guest with a channel. */
+	memset(&rep, 0, sizeof(rep));
+	rep.cmd = SA_EP_VM_LIST;
+	rep.vm_total = rep.n_vms = 1;
+	rep.vms[0].sev = true;
+	strcpy(rep.vms[0].socket, "/x.sock");
+	strcpy(rep.vms[0].qmp, "/x.qmp");
+	assert_int_equal(sa_ep_reply_encode(&rep, enc, sizeof(enc), &len, &err), SA_ERR_ARG);
+	/* A probing INVALID_LENGTH reply without its lengths is truncated. */
+	memset(b, 0, sizeof(b));
+	b[0] = SA_ERR_ARG;
+	assert_int_equal(sa_ep_reply_decode(SA_EP_SEV_PEK_CSR, SA_FW_INVALID_LENGTH, b, 6, &back_rep, &err),
+			 SA_ERR_TRUNCATED);
+	assert_non_null(strstr(err.msg, "length needed"));
+	assert_int_equal(sa_ep_reply_decode(SA_EP_SEV_PDH_CERT_EXPORT, SA_FW_INVALID_LENGTH, b, 10, &back_rep, &err),
+			 SA_ERR_TRUNCATED);
+	assert_non_null(strstr(err.msg, "chain length needed"));
+}
+
 static void unknown_commands_and_roles(void **state)
 {
 	(void)state;
@@ -426,6 +721,9 @@ static void unknown_commands_and_roles(void **state)
 	assert_int_equal(sa_ep_cmd_role(SA_EP_SHUTDOWN), SA_EP_ROLE_HOST);
 	assert_int_equal(sa_ep_cmd_role(SA_EP_HELLO), SA_EP_ROLE_GUEST);
 	assert_int_equal(sa_ep_cmd_role(SA_EP_DISABLE_VMPCK), SA_EP_ROLE_GUEST);
+	assert_int_equal(sa_ep_cmd_role(SA_EP_SEV_PLATFORM_STATUS), SA_EP_ROLE_HOST);
+	assert_int_equal(sa_ep_cmd_role(SA_EP_SEV_GUEST_INFO), SA_EP_ROLE_HOST);
+	assert_string_equal(sa_ep_cmd_name(SA_EP_SEV_LAUNCH_UPDATE_VMSA), "SEV_LAUNCH_UPDATE_VMSA");
 	assert_int_equal(sa_ep_cmd_role(SA_EP_GUEST_REQUEST | SA_EP_REPLY), SA_EP_ROLE_NONE);
 	assert_string_equal(sa_ep_status_name(0), "success");
 	assert_string_equal(sa_ep_status_name(SA_EP_STATUS_DAEMON), "DAEMON_ERROR");
@@ -553,6 +851,8 @@ int main(void)
 		cmocka_unit_test(requests_round_trip_and_refuse_every_truncation),
 		cmocka_unit_test(replies_round_trip_and_refuse_every_truncation),
 		cmocka_unit_test(malformed_fields_are_named),
+		cmocka_unit_test(probe_replies_carry_the_lengths_needed),
+		cmocka_unit_test(sev_fields_are_checked),
 		cmocka_unit_test(unknown_commands_and_roles),
 		cmocka_unit_test(frames_are_bounded),
 		cmocka_unit_test(io_round_trip_timeout_and_close),

@@ -83,6 +83,63 @@ SA_MUST_USE sa_status sa_emu_client_vlek_load(sa_emu_client *c, const char *csp_
 /* Ask the daemon to exit (it replies first). */
 SA_MUST_USE sa_status sa_emu_client_shutdown(sa_emu_client *c, sa_error *err);
 
+/* ---- host socket: SEV and SEV-ES (legacy) firmware ----
+ *
+ * One call per sa_emu_sev_* function (emu.h).  The calls that fetch a buffer
+ * of the firmware's choosing probe first (length 0, expecting INVALID_LENGTH
+ * with the length needed) and then fetch, as QEMU and sevctl do with
+ * /dev/sev; a length that is not what the caller's buffer holds is an
+ * SA_ERR_FORMAT error.  Certificates are SA_EP_SEV_CERT_SIZE (0x824) bytes.
+ */
+SA_MUST_USE sa_status sa_emu_client_sev_status(sa_emu_client *c, sa_sev_platform_status *st, uint32_t *fw_status,
+					       sa_error *err);
+SA_MUST_USE sa_status sa_emu_client_sev_factory_reset(sa_emu_client *c, uint32_t *fw_status, sa_error *err);
+SA_MUST_USE sa_status sa_emu_client_sev_pek_gen(sa_emu_client *c, uint32_t *fw_status, sa_error *err);
+SA_MUST_USE sa_status sa_emu_client_sev_pdh_gen(sa_emu_client *c, uint32_t *fw_status, sa_error *err);
+SA_MUST_USE sa_status sa_emu_client_sev_pek_csr(sa_emu_client *c, uint8_t csr[SA_EP_SEV_CERT_SIZE],
+						uint32_t *fw_status, sa_error *err);
+SA_MUST_USE sa_status sa_emu_client_sev_pek_cert_import(sa_emu_client *c, const uint8_t pek[SA_EP_SEV_CERT_SIZE],
+							const uint8_t oca[SA_EP_SEV_CERT_SIZE], uint32_t *fw_status,
+							sa_error *err);
+/* PDH, and the chain PEK ‖ OCA ‖ CEK. */
+SA_MUST_USE sa_status sa_emu_client_sev_pdh_cert_export(sa_emu_client *c, uint8_t pdh[SA_EP_SEV_CERT_SIZE],
+							uint8_t chain[3 * SA_EP_SEV_CERT_SIZE], uint32_t *fw_status,
+							sa_error *err);
+/* The ID (malloc'ed, *len bytes: 64 on the emulator). */
+SA_MUST_USE sa_status sa_emu_client_sev_get_id(sa_emu_client *c, uint8_t **id, size_t *len, uint32_t *fw_status,
+					       sa_error *err);
+/* The emulator's KDS: ARK and ASK in AMD's format (buffers of SA_AMD_CERT_MAX; *_len set) and the
+ * ASK-signed CEK. */
+SA_MUST_USE sa_status sa_emu_client_sev_export_amd(sa_emu_client *c, uint8_t *ark, size_t *ark_len, uint8_t *ask,
+						   size_t *ask_len, uint8_t cek[SA_EP_SEV_CERT_SIZE], sa_error *err);
+/* godh (0x824) and session (0x80) both NULL: the firmware picks its own TEK/TIK. */
+SA_MUST_USE sa_status sa_emu_client_sev_launch_start(sa_emu_client *c, uint32_t policy, const uint8_t *godh,
+						     size_t godh_len, const uint8_t *session, size_t session_len,
+						     uint32_t *handle, uint32_t *fw_status, sa_error *err);
+/* len: a non-zero multiple of 16 (checked before anything is sent); sent in chunks of at most
+ * SA_EP_SEV_DATA_CHUNK bytes, each a multiple of 16. */
+SA_MUST_USE sa_status sa_emu_client_sev_launch_update_data(sa_emu_client *c, uint32_t handle, const uint8_t *data,
+							   size_t len, uint32_t *fw_status, sa_error *err);
+SA_MUST_USE sa_status sa_emu_client_sev_launch_update_vmsa(sa_emu_client *c, uint32_t handle,
+							   const uint8_t vmsa[SA_EP_SEV_VMSA_SIZE],
+							   uint32_t *fw_status, sa_error *err);
+/* MEASURE ‖ MNONCE. */
+SA_MUST_USE sa_status sa_emu_client_sev_launch_measure(sa_emu_client *c, uint32_t handle,
+						       uint8_t blob[SA_SEV_MEASURE_BLOB_SIZE], uint32_t *fw_status,
+						       sa_error *err);
+SA_MUST_USE sa_status sa_emu_client_sev_launch_secret(sa_emu_client *c, uint32_t handle,
+						      const uint8_t hdr[SA_EP_SEV_SECRET_HDR_SIZE], const uint8_t *ct,
+						      size_t len, uint64_t gpa, uint32_t *fw_status, sa_error *err);
+/* qmp_path (may be NULL) receives the VM's QMP socket (cap bytes, SA_EP_PATH_MAX + 1 always suffice). */
+SA_MUST_USE sa_status sa_emu_client_sev_launch_finish(sa_emu_client *c, uint32_t handle, char *qmp_path, size_t cap,
+						      uint32_t *fw_status, sa_error *err);
+/* The 0xD0 attestation report of mnonce. */
+SA_MUST_USE sa_status sa_emu_client_sev_attestation(sa_emu_client *c, uint32_t handle, const uint8_t mnonce[16],
+						    uint8_t report[SA_SEV_REPORT_SIZE], uint32_t *fw_status,
+						    sa_error *err);
+SA_MUST_USE sa_status sa_emu_client_sev_guest_info(sa_emu_client *c, uint32_t handle, sa_emu_sev_guest_info *out,
+						   sa_error *err);
+
 /* ---- guest channel ---- */
 
 /* The VM's handle and its secrets page as the guest sees it (the caller wipes page). */

@@ -51,7 +51,10 @@
  *   SET_EXT_CERTS     u32 handle (0: platform-wide), blob (certificate table; empty clears)
  *                     -> (empty)
  *   VM_LIST           -> u32 total, u32 n, n x {u32 handle, u8 flags (bit 0: a guest holds its
- *                        channel), launch digest[48], u16 length, socket path}
+ *                        channel; bit 1: an SEV/SEV-ES guest, which has no guest channel and is
+ *                        never busy), launch digest[48] (SEV: the 32-byte digest, then zeros),
+ *                        u16 length, guest channel socket path (0 bytes for an SEV guest, else
+ *                        1..107), u16 length, QMP socket path (1..107)}
  *   DECOMMISSION      u32 handle -> (empty)
  *   SET_CONFIG        u64 reported TCB, u8 flags (bit 0 mask_chip_id, 1 mask_chip_key) -> (empty)
  *   UPDATE_FIRMWARE   u64 current TCB, u8 major, u8 minor, u8 build -> (empty)
@@ -65,6 +68,46 @@
  *                     -> u32 fw_error, u32 vmm_error, u32 pages needed, blob (response),
  *                        blob (certificate table, at most pages x 4096 bytes)
  *   DISABLE_VMPCK     u8 VMPCK id (0..3) -> (empty)
+ *
+ * SEV and SEV-ES (legacy) firmware, host socket, one command per sa_emu_sev_*
+ * function (emu.h); "cert" is an SEV certificate of 0x824 bytes:
+ *
+ *   SEV_PLATFORM_STATUS    -> the 12-byte sev_user_data_status of linux/psp-sev.h (sev.h)
+ *   SEV_FACTORY_RESET      -> (empty)
+ *   SEV_PEK_GEN            -> (empty)
+ *   SEV_PDH_GEN            -> (empty)
+ *   SEV_PEK_CSR            u32 buffer length (0..SA_EP_SEV_PROBE_MAX) -> blob (the CSR)
+ *   SEV_PEK_CERT_IMPORT    blob (PEK, 0..SA_EP_SEV_CERT_MAX), blob (OCA, 0..SA_EP_SEV_CERT_MAX) -> (empty)
+ *   SEV_PDH_CERT_EXPORT    u32 PDH buffer length, u32 chain buffer length (each 0..SA_EP_SEV_PROBE_MAX)
+ *                          -> blob (PDH), blob (PEK ‖ OCA ‖ CEK)
+ *   SEV_GET_ID             u32 buffer length (0..SA_EP_SEV_PROBE_MAX) -> blob (the ID)
+ *   SEV_EXPORT_AMD         -> blob (ARK, 0..SA_AMD_CERT_MAX), blob (ASK, 0..SA_AMD_CERT_MAX),
+ *                             cert (the CEK signed by the ASK)
+ *   SEV_LAUNCH_START       u32 policy, blob (GODH cert), blob (session, 0x80); both empty: the
+ *                          firmware picks the TEK/TIK (each blob 0..SA_EP_SEV_CERT_MAX) -> u32 handle
+ *   SEV_LAUNCH_UPDATE_DATA u32 handle, blob (1..SA_EP_SEV_DATA_CHUNK bytes) -> (empty)
+ *   SEV_LAUNCH_UPDATE_VMSA u32 handle, VMSA[4096] -> (empty)
+ *   SEV_LAUNCH_MEASURE     u32 handle, u32 buffer length -> blob (MEASURE ‖ MNONCE)
+ *   SEV_LAUNCH_SECRET      u32 handle, u32 0, u64 GPA, header[0x34], blob (ciphertext,
+ *                          0..SA_EP_SEV_SECRET_MAX) -> (empty)
+ *   SEV_LAUNCH_FINISH      u32 handle -> u16 length, QMP socket path (1..107)
+ *   SEV_ATTESTATION        u32 handle, MNONCE[16], u32 buffer length -> blob (the report)
+ *   SEV_GUEST_INFO         u32 handle -> u32 handle, u32 policy, u8 state (0..3), u8[3] 0,
+ *                             launch digest[32], u32 secrets injected
+ *
+ * The buffer lengths are the caller's, passed to the firmware as /dev/sev
+ * passes them: a length below what is needed (0 included) is answered
+ * INVALID_LENGTH.  The failed reply of a probing command (SEV_PEK_CSR,
+ * SEV_PDH_CERT_EXPORT, SEV_GET_ID, SEV_LAUNCH_MEASURE, SEV_ATTESTATION) with
+ * status INVALID_LENGTH carries, after the error body, the lengths the
+ * firmware wrote back: u32 length needed (SEV_PDH_CERT_EXPORT: u32 PDH
+ * length, u32 chain length); 0 when the request itself was malformed.  A
+ * successful reply's blob is never longer than the buffer length asked for.
+ *
+ * Every VM has a QMP socket (<run dir>/vm-<handle>.qmp) served by
+ * sa_qmp_serve_emu (qmp.h): an SNP guest from LAUNCH_FINISH on, an SEV guest
+ * from SEV_LAUNCH_START on (so that QMP `cont` can finish a launch paused in
+ * the launch-secret state, as with QEMU).
  *
  * An EXT_GUEST_REQUEST whose certificate buffer is too small is answered as
  * the hypervisor answers it: vmm_error SA_VMM_ERR_INVALID_LEN, the pages
@@ -82,6 +125,7 @@
 #include "sevattest/emu.h"
 #include "sevattest/error.h"
 #include "sevattest/guest_msg.h"
+#include "sevattest/sev.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -102,6 +146,14 @@ extern "C" {
 #define SA_EP_ID_BLOCK_SIZE 0x60
 #define SA_EP_ID_AUTH_SIZE 0x1000
 #define SA_EP_ERR_MSG_MAX (SA_ERROR_MSG_MAX - 1)
+#define SA_EP_SEV_CERT_SIZE 0x824
+#define SA_EP_SEV_CERT_MAX 0x1000        /* a certificate-sized blob in a request */
+#define SA_EP_SEV_PROBE_MAX 0x4000       /* the kernel's SEV_FW_BLOB_MAX_SIZE */
+#define SA_EP_SEV_DATA_CHUNK (64u * 1024u) /* SEV_LAUNCH_UPDATE_DATA bytes per request */
+#define SA_EP_SEV_SECRET_MAX 16384       /* LAUNCH_SECRET ciphertext */
+#define SA_EP_SEV_VMSA_SIZE 4096
+#define SA_EP_SEV_SECRET_HDR_SIZE 0x34
+#define SA_EP_SEV_STATUS_SIZE 12
 
 typedef enum sa_ep_cmd {
 	/* host socket */
@@ -119,6 +171,23 @@ typedef enum sa_ep_cmd {
 	SA_EP_UPDATE_FIRMWARE = 0x0021,
 	SA_EP_COMMIT = 0x0022,
 	SA_EP_VLEK_LOAD = 0x0023,
+	SA_EP_SEV_PLATFORM_STATUS = 0x0030,
+	SA_EP_SEV_FACTORY_RESET = 0x0031,
+	SA_EP_SEV_PEK_GEN = 0x0032,
+	SA_EP_SEV_PEK_CSR = 0x0033,
+	SA_EP_SEV_PEK_CERT_IMPORT = 0x0034,
+	SA_EP_SEV_PDH_GEN = 0x0035,
+	SA_EP_SEV_PDH_CERT_EXPORT = 0x0036,
+	SA_EP_SEV_GET_ID = 0x0037,
+	SA_EP_SEV_EXPORT_AMD = 0x0038,
+	SA_EP_SEV_LAUNCH_START = 0x0040,
+	SA_EP_SEV_LAUNCH_UPDATE_DATA = 0x0041,
+	SA_EP_SEV_LAUNCH_UPDATE_VMSA = 0x0042,
+	SA_EP_SEV_LAUNCH_MEASURE = 0x0043,
+	SA_EP_SEV_LAUNCH_SECRET = 0x0044,
+	SA_EP_SEV_LAUNCH_FINISH = 0x0045,
+	SA_EP_SEV_ATTESTATION = 0x0046,
+	SA_EP_SEV_GUEST_INFO = 0x0047,
 	SA_EP_SHUTDOWN = 0x00FF,
 	/* guest channel */
 	SA_EP_HELLO = 0x0100,
@@ -138,6 +207,8 @@ const char *sa_ep_cmd_name(unsigned cmd);
 sa_ep_role sa_ep_cmd_role(unsigned cmd);
 /* "success", a firmware status name, or "DAEMON_ERROR". */
 const char *sa_ep_status_name(unsigned status);
+/* True for the commands whose INVALID_LENGTH reply carries the lengths needed. */
+bool sa_ep_cmd_probes(unsigned cmd);
 /* Every command, for tests and fuzzers. */
 const uint16_t *sa_ep_commands(size_t *n);
 
@@ -177,7 +248,8 @@ SA_MUST_USE sa_status sa_ep_recv(int fd, sa_ep_frame_hdr *hdr, uint8_t *buf, siz
 /* One request of any command; only the fields of its command are used. */
 typedef struct sa_ep_request {
 	uint16_t cmd;
-	uint32_t handle;        /* LAUNCH_UPDATE, LAUNCH_FINISH, SET_EXT_CERTS, DECOMMISSION */
+	uint32_t handle;        /* LAUNCH_UPDATE, LAUNCH_FINISH, SET_EXT_CERTS, DECOMMISSION, SEV_LAUNCH_* but
+				 * START, SEV_ATTESTATION, SEV_GUEST_INFO */
 	bool vlek;              /* EXPORT_CHAIN, EXPORT_VEK */
 	uint64_t policy;        /* LAUNCH_START */
 	uint8_t page_type;      /* LAUNCH_UPDATE */
@@ -195,13 +267,26 @@ typedef struct sa_ep_request {
 	char csp_id[SA_EP_CSP_ID_MAX + 1]; /* VLEK_LOAD */
 	uint32_t cert_pages;    /* EXT_GUEST_REQUEST */
 	uint8_t vmpck_id;       /* DISABLE_VMPCK */
+	/* SEV_PEK_CSR, SEV_GET_ID, SEV_LAUNCH_MEASURE, SEV_ATTESTATION: the buffer length;
+	 * SEV_PDH_CERT_EXPORT: the PDH buffer length, and buf_len2 the chain's */
+	uint32_t buf_len, buf_len2;
+	uint32_t sev_policy;    /* SEV_LAUNCH_START */
+	/* SEV_PEK_CERT_IMPORT: PEK, OCA; SEV_LAUNCH_START: GODH, session (NULL with length 0) */
+	const uint8_t *cert1, *cert2;
+	size_t cert1_len, cert2_len;
+	const uint8_t *vmsa;    /* SEV_LAUNCH_UPDATE_VMSA: 4096 bytes */
+	const uint8_t *secret_hdr; /* SEV_LAUNCH_SECRET: 0x34 bytes; data/data_len: the ciphertext,
+				    * gpa: its guest address.  SEV_LAUNCH_UPDATE_DATA: data/data_len */
+	uint8_t mnonce[16];     /* SEV_ATTESTATION */
 } sa_ep_request;
 
 typedef struct sa_ep_vm_info {
 	uint32_t handle;
 	bool busy; /* a guest process holds the channel */
+	bool sev;  /* an SEV/SEV-ES guest: no guest channel (socket is ""), a 32-byte digest */
 	uint8_t measurement[48];
 	char socket[SA_EP_PATH_MAX + 1];
+	char qmp[SA_EP_PATH_MAX + 1]; /* the VM's QMP socket */
 } sa_ep_vm_info;
 
 /* One reply of any command. */
@@ -228,6 +313,17 @@ typedef struct sa_ep_reply {
 	uint32_t pages_needed; /* EXT_GUEST_REQUEST */
 	const uint8_t *certs;  /* EXT_GUEST_REQUEST */
 	size_t certs_len;
+	/* status SA_FW_INVALID_LENGTH of a probing command: the lengths needed (needed2: the chain) */
+	uint32_t needed, needed2;
+	/* SEV_PLATFORM_STATUS */
+	sa_sev_platform_status sev_status;
+	/* SEV_PEK_CSR, SEV_GET_ID, SEV_LAUNCH_MEASURE, SEV_ATTESTATION: data/data_len;
+	 * SEV_PDH_CERT_EXPORT: data = PDH, certs = chain; SEV_EXPORT_AMD: data = ARK, certs = ASK, and: */
+	const uint8_t *cek; /* SEV_EXPORT_AMD: 0x824 bytes */
+	/* SEV_LAUNCH_FINISH: the QMP socket */
+	char qmp[SA_EP_PATH_MAX + 1];
+	/* SEV_GUEST_INFO */
+	sa_emu_sev_guest_info sev_guest;
 	/* VM_LIST */
 	uint32_t vm_total;
 	size_t n_vms;

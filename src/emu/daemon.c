@@ -32,12 +32,15 @@
 #include "sevattest/emu_proto.h"
 #include "sevattest/encoding.h"
 #include "sevattest/guest_msg.h"
+#include "sevattest/qmp.h"
+#include "sevattest/sev.h"
 
 #include "daemon.h"
 #include "internal.h"
 
 
 #define HOST_CONNECTIONS_MAX 16
+#define QMP_CONNECTIONS_MAX 64
 #define GUEST_CONNECTIONS_DEFAULT 64
 #define IDLE_TIMEOUT_DEFAULT_MS 300000
 #define SEND_TIMEOUT_MS 30000
@@ -49,8 +52,11 @@
 
 struct vm {
 	uint32_t handle;
+	bool sev;       /* an SEV/SEV-ES guest: no guest channel (path is "", listen_fd -1), QMP only */
 	char path[SA_EP_PATH_MAX + 1];
+	char qmp_path[SA_EP_PATH_MAX + 1];
 	int listen_fd;  /* -1 once closed (by the loop thread only) */
+	int qmp_fd;     /* the QMP listener; the same rule */
 	int record_fd;  /* the relay record, open for in-place updates */
 	bool gone;      /* decommissioned: the socket is unlinked, its listener closes */
 	bool held;      /* a connection holds the channel */
@@ -64,12 +70,14 @@ struct conn {
 	struct emu_daemon *d;
 	int fd;
 	struct vm *vm; /* NULL on the host socket */
+	bool qmp;      /* a connection to vm's QMP socket */
 	bool holds;
 	struct conn *next;
 	uint8_t req[SA_EP_MAX_PAYLOAD];
 	uint8_t out[SA_EP_MAX_PAYLOAD];
 	uint8_t page[SA_SECRETS_PAGE_SIZE];
 	uint8_t resp[SA_GMSG_PAGE_SIZE];
+	uint8_t sev1[SA_EP_SEV_PROBE_MAX], sev2[SA_EP_SEV_PROBE_MAX]; /* SEV commands' output buffers */
 	sa_ep_reply rep;
 };
 
@@ -85,7 +93,7 @@ struct emu_daemon {
 	pthread_cond_t idle_cv;
 	struct vm *vms;
 	struct conn *conns;
-	unsigned n_host, n_guest;
+	unsigned n_host, n_guest, n_qmp;
 	bool stopping, started_loop;
 };
 
@@ -221,7 +229,10 @@ static sa_status record_save(struct vm *v, bool sync, sa_error *err)
 	return SA_OK;
 }
 
-/* A VM's channel: its record (created if new) and its socket.  Called before the loop runs or under mu. */
+/*
+ * A VM's sockets: its record (created if new), its guest channel (SNP guests)
+ * and its QMP socket.  Called before the loop runs or under mu.
+ */
 static sa_status vm_add(struct emu_daemon *d, struct vm *tmpl, bool create, sa_error *err)
 {
 	char rp[PATH_MAX], name[32];
@@ -230,10 +241,16 @@ static sa_status vm_add(struct emu_daemon *d, struct vm *tmpl, bool create, sa_e
 	SA_ENSURE(v, err, SA_ERR_NOMEM, "out of memory");
 	*v = *tmpl;
 	v->listen_fd = -1;
+	v->qmp_fd = -1;
 	v->record_fd = -1;
+	v->path[0] = '\0';
 	pthread_cond_init(&v->free_cv, NULL);
-	snprintf(name, sizeof(name), "vm-%" PRIu32 ".sock", v->handle);
-	sa_status s = join_path(v->path, sizeof(v->path), d->run_dir, name, err);
+	snprintf(name, sizeof(name), "vm-%" PRIu32 ".qmp", v->handle);
+	sa_status s = join_path(v->qmp_path, sizeof(v->qmp_path), d->run_dir, name, err);
+	if (s == SA_OK && !v->sev) {
+		snprintf(name, sizeof(name), "vm-%" PRIu32 ".sock", v->handle);
+		s = join_path(v->path, sizeof(v->path), d->run_dir, name, err);
+	}
 	if (s == SA_OK && create) {
 		uint8_t b[RECORD_SIZE];
 		s = record_encode(v, b, err);
@@ -245,9 +262,17 @@ static sa_status vm_add(struct emu_daemon *d, struct vm *tmpl, bool create, sa_e
 		if (v->record_fd < 0)
 			s = sa_error_set(err, SA_ERR_IO, "cannot open %s: %s", rp, strerror(errno));
 	}
-	if (s == SA_OK)
+	if (s == SA_OK && !v->sev)
 		s = listen_unix(v->path, &v->listen_fd, err);
+	if (s == SA_OK)
+		s = listen_unix(v->qmp_path, &v->qmp_fd, err);
 	if (s != SA_OK) {
+		if (v->listen_fd >= 0) {
+			close(v->listen_fd);
+			unlink(v->path);
+		}
+		if (create)
+			unlink(rp);
 		if (v->record_fd >= 0)
 			close(v->record_fd);
 		pthread_cond_destroy(&v->free_cv);
@@ -296,15 +321,18 @@ static sa_status restore_vms(struct emu_daemon *d, sa_error *err)
 		}
 		free(buf);
 		uint8_t ld[48];
-		if (sa_emu_guest_measurement(d->emu, v.handle, ld, &e2) != SA_OK) {
+		v.sev = sa_emu_is_sev_guest(d->emu, v.handle);
+		if (!v.sev && sa_emu_guest_measurement(d->emu, v.handle, ld, &e2) != SA_OK) {
 			logmsg(d, "VM %u is no longer on the platform (%s); removing its relay record", v.handle,
 			       e2.msg);
 			unlink(rp);
 			continue;
 		}
 		s = vm_add(d, &v, false, err);
-		if (s == SA_OK)
-			logmsg(d, "VM %u: guest channel %s", v.handle, d->vms->path);
+		if (s == SA_OK && v.sev)
+			logmsg(d, "VM %u (SEV): QMP %s", v.handle, d->vms->qmp_path);
+		else if (s == SA_OK)
+			logmsg(d, "VM %u: guest channel %s, QMP %s", v.handle, d->vms->path, d->vms->qmp_path);
 	}
 	closedir(dir);
 	return s;
@@ -357,7 +385,7 @@ static void do_status(struct conn *c, sa_ep_reply *rep)
 	rep->pid = (uint32_t)getpid();
 	pthread_mutex_lock(&d->mu);
 	for (struct vm *v = d->vms; v; v = v->next)
-		rep->channels += !v->gone;
+		rep->channels += !v->gone && !v->sev;
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -431,11 +459,19 @@ static void do_vm_list(struct conn *c, sa_ep_reply *rep)
 			continue;
 		sa_ep_vm_info *i = &rep->vms[rep->n_vms];
 		sa_error err;
-		if (sa_emu_guest_measurement(d->emu, v->handle, i->measurement, &err) != SA_OK)
+		memset(i->measurement, 0, sizeof(i->measurement));
+		if (v->sev) {
+			sa_emu_sev_guest_info g;
+			if (sa_emu_sev_guest_info_get(d->emu, v->handle, &g, &err) == SA_OK)
+				memcpy(i->measurement, g.launch_digest, sizeof(g.launch_digest));
+		} else if (sa_emu_guest_measurement(d->emu, v->handle, i->measurement, &err) != SA_OK) {
 			memset(i->measurement, 0, sizeof(i->measurement));
+		}
 		i->handle = v->handle;
-		i->busy = v->held;
+		i->sev = v->sev;
+		i->busy = v->held && !v->sev;
 		snprintf(i->socket, sizeof(i->socket), "%s", v->path);
+		snprintf(i->qmp, sizeof(i->qmp), "%s", v->qmp_path);
 		rep->n_vms++;
 	}
 	pthread_mutex_unlock(&d->mu);
@@ -460,7 +496,13 @@ static void do_decommission(struct conn *c, const sa_ep_request *q, sa_ep_reply 
 	struct vm *v = vm_find(d, q->handle);
 	if (v) {
 		v->gone = true;
-		unlink(v->path);
+		if (!v->sev)
+			unlink(v->path);
+		unlink(v->qmp_path);
+		/* Its QMP connections end now; a guest holding its channel learns at its next request. */
+		for (struct conn *k = d->conns; k; k = k->next)
+			if (k->vm == v && k->qmp)
+				shutdown(k->fd, SHUT_RDWR);
 		char rp[PATH_MAX];
 		if (record_path(d, v->handle, rp, sizeof(rp), &err) == SA_OK)
 			unlink(rp);
@@ -469,6 +511,169 @@ static void do_decommission(struct conn *c, const sa_ep_request *q, sa_ep_reply 
 	pthread_mutex_unlock(&d->mu);
 	wake_loop(d);
 	logmsg(d, "VM %u decommissioned", q->handle);
+}
+
+/* ---- SEV and SEV-ES (legacy) commands: thin over sa_emu_sev_* ---------------------------- */
+
+/* A probed command's outcome: the data on success, the lengths needed on INVALID_LENGTH. */
+static void probe_result(sa_ep_reply *rep, sa_status s, uint32_t fw, const sa_error *err, const uint8_t *buf,
+			 uint32_t asked, uint32_t len)
+{
+	if (s == SA_OK && len > asked) {
+		/* Never more than the caller's buffer: the firmware broke its own rule. */
+		reply_error(rep, SA_EP_STATUS_DAEMON, SA_ERR_STATE, "the firmware returned more than the buffer holds");
+		return;
+	}
+	reply_result(rep, s, fw, err);
+	if (s == SA_OK) {
+		rep->data = buf;
+		rep->data_len = len;
+	} else if (rep->status == SA_FW_INVALID_LENGTH) {
+		rep->needed = len;
+	}
+}
+
+static void do_sev_pdh_cert_export(struct conn *c, const sa_ep_request *q, sa_ep_reply *rep)
+{
+	sa_error err;
+	uint32_t fw = 0, pdh_len = q->buf_len, chain_len = q->buf_len2;
+	sa_status s = sa_emu_sev_pdh_cert_export(c->d->emu, c->sev1, &pdh_len, c->sev2, &chain_len, &fw, &err);
+	probe_result(rep, s, fw, &err, c->sev1, q->buf_len, pdh_len);
+	if (rep->status == SA_FW_INVALID_LENGTH) {
+		rep->needed2 = chain_len;
+	} else if (s == SA_OK && chain_len > q->buf_len2) {
+		memset(rep, 0, sizeof(*rep));
+		rep->cmd = q->cmd;
+		reply_error(rep, SA_EP_STATUS_DAEMON, SA_ERR_STATE, "the firmware returned more than the buffer holds");
+	} else if (s == SA_OK) {
+		rep->certs = c->sev2;
+		rep->certs_len = chain_len;
+	}
+}
+
+static void do_sev_export_amd(struct conn *c, sa_ep_reply *rep)
+{
+	sa_error err;
+	size_t ark_len = 0, ask_len = 0;
+	_Static_assert(sizeof(c->page) >= SA_EP_SEV_CERT_SIZE && sizeof(c->sev1) >= SA_AMD_CERT_MAX,
+		       "the connection's buffers hold the AMD certificates");
+	sa_status s = sa_emu_sev_export_amd(c->d->emu, c->sev1, &ark_len, c->sev2, &ask_len, c->page, &err);
+	reply_result(rep, s, 0, &err);
+	if (s != SA_OK)
+		return;
+	rep->data = c->sev1;
+	rep->data_len = ark_len;
+	rep->certs = c->sev2;
+	rep->certs_len = ask_len;
+	rep->cek = c->page;
+}
+
+/* SEV_LAUNCH_START, and the new guest's QMP socket; without the socket the launch is undone. */
+static void do_sev_launch_start(struct conn *c, const sa_ep_request *q, sa_ep_reply *rep)
+{
+	struct emu_daemon *d = c->d;
+	sa_error err;
+	uint32_t fw = 0, handle = 0;
+	sa_status s = sa_emu_sev_launch_start(d->emu, q->sev_policy, q->cert1, q->cert1_len, q->cert2, q->cert2_len,
+					      &handle, &fw, &err);
+	reply_result(rep, s, fw, &err);
+	if (s != SA_OK)
+		return;
+	struct vm tmpl;
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.handle = handle;
+	tmpl.sev = true;
+	pthread_mutex_lock(&d->mu);
+	s = vm_find(d, handle) ? sa_error_set(&err, SA_ERR_STATE, "VM %u already has sockets", handle)
+			       : vm_add(d, &tmpl, true, &err);
+	if (s == SA_OK)
+		logmsg(d, "SEV VM %u launching; QMP %s", handle, d->vms->qmp_path);
+	pthread_mutex_unlock(&d->mu);
+	if (s != SA_OK) {
+		sa_error e2;
+		if (sa_emu_decommission(d->emu, handle, &fw, &e2) != SA_OK)
+			logmsg(d, "SEV VM %u: cannot undo its launch: %s", handle, e2.msg);
+		sa_error_wrap(&err, s, "SEV VM %u: its QMP socket could not be set up, the launch was undone", handle);
+		reply_error(rep, SA_EP_STATUS_DAEMON, s, err.msg);
+		return;
+	}
+	rep->handle = handle;
+	wake_loop(d);
+}
+
+static void do_sev_launch_finish(struct conn *c, const sa_ep_request *q, sa_ep_reply *rep)
+{
+	struct emu_daemon *d = c->d;
+	sa_error err;
+	uint32_t fw = 0;
+	sa_status s = sa_emu_sev_launch_finish(d->emu, q->handle, &fw, &err);
+	reply_result(rep, s, fw, &err);
+	if (s != SA_OK)
+		return;
+	pthread_mutex_lock(&d->mu);
+	struct vm *v = vm_find(d, q->handle);
+	if (v)
+		snprintf(rep->qmp, sizeof(rep->qmp), "%s", v->qmp_path);
+	pthread_mutex_unlock(&d->mu);
+	if (!v)
+		reply_error(rep, SA_EP_STATUS_DAEMON, SA_ERR_STATE, "the guest is running, but has no QMP socket");
+	else
+		logmsg(d, "SEV VM %u running", q->handle);
+}
+
+static void sev_command(struct conn *c, const sa_ep_request *q, sa_ep_reply *rep)
+{
+	sa_emu *e = c->d->emu;
+	sa_error err;
+	sa_status s;
+	uint32_t fw = 0, len = q->buf_len;
+	switch (q->cmd) {
+	case SA_EP_SEV_PLATFORM_STATUS: s = sa_emu_sev_platform_status(e, &rep->sev_status, &fw, &err); break;
+	case SA_EP_SEV_FACTORY_RESET: s = sa_emu_sev_factory_reset(e, &fw, &err); break;
+	case SA_EP_SEV_PEK_GEN: s = sa_emu_sev_pek_gen(e, &fw, &err); break;
+	case SA_EP_SEV_PDH_GEN: s = sa_emu_sev_pdh_gen(e, &fw, &err); break;
+	case SA_EP_SEV_PEK_CSR:
+		s = sa_emu_sev_pek_csr(e, c->sev1, &len, &fw, &err);
+		probe_result(rep, s, fw, &err, c->sev1, q->buf_len, len);
+		return;
+	case SA_EP_SEV_GET_ID:
+		s = sa_emu_sev_get_id(e, c->sev1, &len, &fw, &err);
+		probe_result(rep, s, fw, &err, c->sev1, q->buf_len, len);
+		return;
+	case SA_EP_SEV_LAUNCH_MEASURE:
+		s = sa_emu_sev_launch_measure(e, q->handle, c->sev1, &len, &fw, &err);
+		probe_result(rep, s, fw, &err, c->sev1, q->buf_len, len);
+		return;
+	case SA_EP_SEV_ATTESTATION:
+		s = sa_emu_sev_attestation(e, q->handle, q->mnonce, c->sev1, &len, &fw, &err);
+		probe_result(rep, s, fw, &err, c->sev1, q->buf_len, len);
+		return;
+	case SA_EP_SEV_PEK_CERT_IMPORT:
+		s = sa_emu_sev_pek_cert_import(e, q->cert1, (uint32_t)q->cert1_len, q->cert2, (uint32_t)q->cert2_len,
+					       &fw, &err);
+		break;
+	case SA_EP_SEV_PDH_CERT_EXPORT: do_sev_pdh_cert_export(c, q, rep); return;
+	case SA_EP_SEV_EXPORT_AMD: do_sev_export_amd(c, rep); return;
+	case SA_EP_SEV_LAUNCH_START: do_sev_launch_start(c, q, rep); return;
+	case SA_EP_SEV_LAUNCH_UPDATE_DATA:
+		s = sa_emu_sev_launch_update_data(e, q->handle, q->data, q->data_len, &fw, &err);
+		break;
+	case SA_EP_SEV_LAUNCH_UPDATE_VMSA:
+		s = sa_emu_sev_launch_update_vmsa(e, q->handle, q->vmsa, SA_EP_SEV_VMSA_SIZE, &fw, &err);
+		break;
+	case SA_EP_SEV_LAUNCH_SECRET:
+		s = sa_emu_sev_launch_secret(e, q->handle, q->secret_hdr, SA_EP_SEV_SECRET_HDR_SIZE, q->data,
+					     q->data_len, q->gpa, &fw, &err);
+		break;
+	case SA_EP_SEV_LAUNCH_FINISH: do_sev_launch_finish(c, q, rep); return;
+	case SA_EP_SEV_GUEST_INFO:
+		s = sa_emu_sev_guest_info_get(e, q->handle, &rep->sev_guest, &err);
+		/* No firmware command: a handle that is no SEV guest is answered as firmware would. */
+		fw = s == SA_ERR_NOT_FOUND ? SA_FW_INVALID_GUEST : 0;
+		break;
+	default: s = sa_error_set(&err, SA_ERR_UNSUPPORTED, "%s: not a host command", sa_ep_cmd_name(q->cmd));
+	}
+	reply_result(rep, s, fw, &err);
 }
 
 static void host_command(struct conn *c, const sa_ep_request *q, sa_ep_reply *rep, void **to_free)
@@ -505,7 +710,7 @@ static void host_command(struct conn *c, const sa_ep_request *q, sa_ep_reply *re
 		logmsg(d, "SHUTDOWN requested");
 		emu_daemon_stop(d);
 		return;
-	default: s = sa_error_set(&err, SA_ERR_UNSUPPORTED, "%s: not a host command", sa_ep_cmd_name(q->cmd));
+	default: sev_command(c, q, rep); return;
 	}
 	reply_result(rep, s, fw, &err);
 }
@@ -708,11 +913,29 @@ static bool serve_one(struct conn *c, const sa_ep_frame_hdr *h, size_t len)
 	return ok;
 }
 
+/* The connection counter of one kind (under mu). */
+static unsigned *conn_count(struct emu_daemon *d, const struct vm *vm, bool qmp)
+{
+	return qmp ? &d->n_qmp : vm ? &d->n_guest : &d->n_host;
+}
+
+/* A QMP connection: the QMP server (qmp.h) until the peer closes, quits or idles out. */
+static void serve_qmp(struct conn *c)
+{
+	struct emu_daemon *d = c->d;
+	sa_error err;
+	if (sa_qmp_serve_emu(c->fd, d->emu, c->vm->handle, (int)d->idle_ms, &err) != SA_OK && !d->stopping &&
+	    !c->vm->gone)
+		logmsg(d, "VM %u: closing a QMP connection: %s", c->vm->handle, err.msg);
+}
+
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
 	struct emu_daemon *d = c->d;
-	for (;;) {
+	if (c->qmp)
+		serve_qmp(c);
+	while (!c->qmp) {
 		sa_ep_frame_hdr h;
 		size_t len;
 		bool closed;
@@ -747,10 +970,7 @@ static void *conn_main(void *arg)
 			break;
 		}
 	}
-	if (c->vm)
-		d->n_guest--;
-	else
-		d->n_host--;
+	(*conn_count(d, c->vm, c->qmp))--;
 	/* Closed under the lock: the loop thread only shuts down descriptors still listed. */
 	close(c->fd);
 	wake_loop(d); /* a connection slot is free again */
@@ -761,7 +981,7 @@ static void *conn_main(void *arg)
 	return NULL;
 }
 
-static void accept_one(struct emu_daemon *d, int lfd, struct vm *vm)
+static void accept_one(struct emu_daemon *d, int lfd, struct vm *vm, bool qmp)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0) {
@@ -777,13 +997,11 @@ static void accept_one(struct emu_daemon *d, int lfd, struct vm *vm)
 	c->d = d;
 	c->fd = fd;
 	c->vm = vm;
+	c->qmp = qmp;
 	pthread_mutex_lock(&d->mu);
 	c->next = d->conns;
 	d->conns = c;
-	if (vm)
-		d->n_guest++;
-	else
-		d->n_host++;
+	(*conn_count(d, vm, qmp))++;
 	pthread_mutex_unlock(&d->mu);
 	pthread_attr_t attr;
 	pthread_t t;
@@ -795,10 +1013,7 @@ static void accept_one(struct emu_daemon *d, int lfd, struct vm *vm)
 		logmsg(d, "cannot start a connection thread: %s", strerror(rc));
 		pthread_mutex_lock(&d->mu);
 		d->conns = c->next; /* c is still first: only this thread adds */
-		if (vm)
-			d->n_guest--;
-		else
-			d->n_host--;
+		(*conn_count(d, vm, qmp))--;
 		pthread_mutex_unlock(&d->mu);
 		close(fd);
 		free(c);
@@ -891,6 +1106,10 @@ static void reap_gone(struct emu_daemon *d)
 			close(v->listen_fd);
 			v->listen_fd = -1;
 		}
+		if (v->gone && v->qmp_fd >= 0) {
+			close(v->qmp_fd);
+			v->qmp_fd = -1;
+		}
 	}
 	pthread_mutex_unlock(&d->mu);
 }
@@ -898,7 +1117,10 @@ static void reap_gone(struct emu_daemon *d)
 sa_status emu_daemon_run(emu_daemon *d, sa_error *err)
 {
 	struct pollfd *pf = NULL;
-	struct vm **owner = NULL;
+	struct slot {
+		struct vm *vm; /* NULL: the wake pipe or the host socket */
+		bool qmp;
+	} *owner = NULL;
 	size_t cap = 0;
 	sa_status s = SA_OK;
 	d->started_loop = true;
@@ -908,10 +1130,10 @@ sa_status emu_daemon_run(emu_daemon *d, sa_error *err)
 		bool stop = d->stopping;
 		size_t need = 2;
 		for (struct vm *v = d->vms; v; v = v->next)
-			need++;
+			need += 2;
 		if (need > cap) {
 			struct pollfd *np = realloc(pf, need * sizeof(*pf));
-			struct vm **no = np ? realloc(owner, need * sizeof(*owner)) : NULL;
+			struct slot *no = np ? realloc(owner, need * sizeof(*owner)) : NULL;
 			if (np)
 				pf = np;
 			if (no)
@@ -925,17 +1147,23 @@ sa_status emu_daemon_run(emu_daemon *d, sa_error *err)
 		}
 		size_t n = 0;
 		pf[n] = (struct pollfd){.fd = d->wake[0], .events = POLLIN};
-		owner[n++] = NULL;
+		owner[n++] = (struct slot){NULL, false};
 		/* At the connection bound, new connections wait in the listen backlog. */
 		if (d->n_host < HOST_CONNECTIONS_MAX) {
 			pf[n] = (struct pollfd){.fd = d->host_fd, .events = POLLIN};
-			owner[n++] = NULL;
+			owner[n++] = (struct slot){NULL, false};
 		}
-		for (struct vm *v = d->vms; v && d->n_guest < d->max_guest; v = v->next) {
-			if (v->listen_fd < 0 || v->gone)
+		for (struct vm *v = d->vms; v; v = v->next) {
+			if (v->gone)
 				continue;
-			pf[n] = (struct pollfd){.fd = v->listen_fd, .events = POLLIN};
-			owner[n++] = v;
+			if (v->listen_fd >= 0 && d->n_guest < d->max_guest) {
+				pf[n] = (struct pollfd){.fd = v->listen_fd, .events = POLLIN};
+				owner[n++] = (struct slot){v, false};
+			}
+			if (v->qmp_fd >= 0 && d->n_qmp < QMP_CONNECTIONS_MAX) {
+				pf[n] = (struct pollfd){.fd = v->qmp_fd, .events = POLLIN};
+				owner[n++] = (struct slot){v, true};
+			}
 		}
 		pthread_mutex_unlock(&d->mu);
 		if (stop)
@@ -953,7 +1181,7 @@ sa_status emu_daemon_run(emu_daemon *d, sa_error *err)
 				while (read(d->wake[0], b, sizeof(b)) > 0) {
 				}
 			} else {
-				accept_one(d, pf[i].fd, owner[i]);
+				accept_one(d, pf[i].fd, owner[i].vm, owner[i].qmp);
 			}
 		}
 	}
@@ -993,6 +1221,10 @@ void emu_daemon_free(emu_daemon *d)
 		if (v->listen_fd >= 0) {
 			close(v->listen_fd);
 			unlink(v->path);
+		}
+		if (v->qmp_fd >= 0) {
+			close(v->qmp_fd);
+			unlink(v->qmp_path);
 		}
 		if (v->record_fd >= 0)
 			close(v->record_fd);

@@ -362,3 +362,232 @@ sa_status sa_emu_client_disable_vmpck(sa_emu_client *c, uint8_t vmpck_id, sa_err
 	sa_ep_request q = {.cmd = SA_EP_DISABLE_VMPCK, .vmpck_id = vmpck_id};
 	return sa_emu_client_call(c, &q, &c->rep, err);
 }
+
+/* ---- SEV and SEV-ES (legacy) firmware ---------------------------------------------- */
+
+static sa_status call_empty(sa_emu_client *c, uint16_t cmd, uint32_t *fw_status, sa_error *err)
+{
+	sa_ep_request q = {.cmd = cmd};
+	return call_fw(c, &q, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_status(sa_emu_client *c, sa_sev_platform_status *st, uint32_t *fw_status, sa_error *err)
+{
+	SA_TRY(call_empty(c, SA_EP_SEV_PLATFORM_STATUS, fw_status, err));
+	*st = c->rep.sev_status;
+	return SA_OK;
+}
+
+sa_status sa_emu_client_sev_factory_reset(sa_emu_client *c, uint32_t *fw_status, sa_error *err)
+{
+	return call_empty(c, SA_EP_SEV_FACTORY_RESET, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_pek_gen(sa_emu_client *c, uint32_t *fw_status, sa_error *err)
+{
+	return call_empty(c, SA_EP_SEV_PEK_GEN, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_pdh_gen(sa_emu_client *c, uint32_t *fw_status, sa_error *err)
+{
+	return call_empty(c, SA_EP_SEV_PDH_GEN, fw_status, err);
+}
+
+/*
+ * The length probe: q sent with buffer length(s) 0 must be answered
+ * INVALID_LENGTH; the lengths needed go to need[0] (and need[1] for
+ * SEV_PDH_CERT_EXPORT).  Any other answer is the call's failure.
+ */
+static sa_status probe(sa_emu_client *c, sa_ep_request *q, uint32_t need[2], uint32_t *fw_status, sa_error *err)
+{
+	const char *name = sa_ep_cmd_name(q->cmd);
+	q->buf_len = q->buf_len2 = 0;
+	sa_status s = sa_emu_client_call(c, q, &c->rep, err);
+	set_fw(fw_status, c->rep.status);
+	if (s == SA_OK)
+		return sa_error_set(err, SA_ERR_FORMAT, "%s reply from %s: success for a buffer of 0 bytes", name,
+				    c->path);
+	if (c->rep.status != SA_FW_INVALID_LENGTH)
+		return s;
+	need[0] = c->rep.needed;
+	need[1] = c->rep.needed2;
+	SA_ENSURE(need[0] > 0 && need[0] <= SA_EP_SEV_PROBE_MAX && need[1] <= SA_EP_SEV_PROBE_MAX, err, SA_ERR_FORMAT,
+		  "%s reply from %s: lengths needed %u and %u, expected 1 to %u", name, c->path, need[0], need[1],
+		  SA_EP_SEV_PROBE_MAX);
+	return SA_OK;
+}
+
+static sa_status expect_len(const sa_emu_client *c, uint16_t cmd, const char *what, size_t got, size_t want,
+			    sa_error *err)
+{
+	SA_ENSURE(got == want, err, SA_ERR_FORMAT, "%s reply from %s: %s of %zu bytes, expected %zu",
+		  sa_ep_cmd_name(cmd), c->path, what, got, want);
+	return SA_OK;
+}
+
+/* Probe, then fetch exactly want bytes into out. */
+static sa_status probe_fetch(sa_emu_client *c, sa_ep_request *q, uint8_t *out, size_t want, uint32_t *fw_status,
+			     sa_error *err)
+{
+	uint32_t need[2];
+	SA_TRY(probe(c, q, need, fw_status, err));
+	SA_TRY(expect_len(c, q->cmd, "length needed", need[0], want, err));
+	q->buf_len = need[0];
+	SA_TRY(call_fw(c, q, fw_status, err));
+	SA_TRY(expect_len(c, q->cmd, "data", c->rep.data_len, want, err));
+	memcpy(out, c->rep.data, want);
+	return SA_OK;
+}
+
+sa_status sa_emu_client_sev_pek_csr(sa_emu_client *c, uint8_t csr[SA_EP_SEV_CERT_SIZE], uint32_t *fw_status,
+				    sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_PEK_CSR};
+	return probe_fetch(c, &q, csr, SA_EP_SEV_CERT_SIZE, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_pek_cert_import(sa_emu_client *c, const uint8_t pek[SA_EP_SEV_CERT_SIZE],
+					    const uint8_t oca[SA_EP_SEV_CERT_SIZE], uint32_t *fw_status, sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_PEK_CERT_IMPORT, .cert1 = pek, .cert1_len = SA_EP_SEV_CERT_SIZE,
+			   .cert2 = oca, .cert2_len = SA_EP_SEV_CERT_SIZE};
+	return call_fw(c, &q, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_pdh_cert_export(sa_emu_client *c, uint8_t pdh[SA_EP_SEV_CERT_SIZE],
+					    uint8_t chain[3 * SA_EP_SEV_CERT_SIZE], uint32_t *fw_status, sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_PDH_CERT_EXPORT};
+	uint32_t need[2];
+	SA_TRY(probe(c, &q, need, fw_status, err));
+	SA_TRY(expect_len(c, q.cmd, "PDH length needed", need[0], SA_EP_SEV_CERT_SIZE, err));
+	SA_TRY(expect_len(c, q.cmd, "chain length needed", need[1], 3 * SA_EP_SEV_CERT_SIZE, err));
+	q.buf_len = need[0];
+	q.buf_len2 = need[1];
+	SA_TRY(call_fw(c, &q, fw_status, err));
+	SA_TRY(expect_len(c, q.cmd, "PDH", c->rep.data_len, SA_EP_SEV_CERT_SIZE, err));
+	SA_TRY(expect_len(c, q.cmd, "chain", c->rep.certs_len, 3 * SA_EP_SEV_CERT_SIZE, err));
+	memcpy(pdh, c->rep.data, SA_EP_SEV_CERT_SIZE);
+	memcpy(chain, c->rep.certs, 3 * SA_EP_SEV_CERT_SIZE);
+	return SA_OK;
+}
+
+sa_status sa_emu_client_sev_get_id(sa_emu_client *c, uint8_t **id, size_t *len, uint32_t *fw_status, sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_GET_ID};
+	uint32_t need[2];
+	*id = NULL;
+	*len = 0;
+	SA_TRY(probe(c, &q, need, fw_status, err));
+	q.buf_len = need[0];
+	SA_TRY(call_fw(c, &q, fw_status, err));
+	SA_TRY(expect_len(c, q.cmd, "ID", c->rep.data_len, need[0], err));
+	uint8_t *p = malloc(need[0]);
+	SA_ENSURE(p, err, SA_ERR_NOMEM, "out of memory");
+	memcpy(p, c->rep.data, need[0]);
+	*id = p;
+	*len = need[0];
+	return SA_OK;
+}
+
+sa_status sa_emu_client_sev_export_amd(sa_emu_client *c, uint8_t *ark, size_t *ark_len, uint8_t *ask,
+				       size_t *ask_len, uint8_t cek[SA_EP_SEV_CERT_SIZE], sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_EXPORT_AMD};
+	SA_TRY(sa_emu_client_call(c, &q, &c->rep, err));
+	memcpy(ark, c->rep.data, c->rep.data_len);
+	*ark_len = c->rep.data_len;
+	memcpy(ask, c->rep.certs, c->rep.certs_len);
+	*ask_len = c->rep.certs_len;
+	memcpy(cek, c->rep.cek, SA_EP_SEV_CERT_SIZE);
+	return SA_OK;
+}
+
+sa_status sa_emu_client_sev_launch_start(sa_emu_client *c, uint32_t policy, const uint8_t *godh, size_t godh_len,
+					 const uint8_t *session, size_t session_len, uint32_t *handle,
+					 uint32_t *fw_status, sa_error *err)
+{
+	SA_ENSURE(!godh == !session, err, SA_ERR_ARG,
+		  "SEV_LAUNCH_START: the GODH certificate and the session go together (or neither)");
+	sa_ep_request q = {.cmd = SA_EP_SEV_LAUNCH_START, .sev_policy = policy, .cert1 = godh,
+			   .cert1_len = godh ? godh_len : 0, .cert2 = session, .cert2_len = session ? session_len : 0};
+	SA_ENSURE(!godh || (godh_len > 0 && session_len > 0), err, SA_ERR_ARG,
+		  "SEV_LAUNCH_START: an empty GODH certificate or session");
+	SA_TRY(call_fw(c, &q, fw_status, err));
+	*handle = c->rep.handle;
+	return SA_OK;
+}
+
+sa_status sa_emu_client_sev_launch_update_data(sa_emu_client *c, uint32_t handle, const uint8_t *data, size_t len,
+					       uint32_t *fw_status, sa_error *err)
+{
+	_Static_assert(SA_EP_SEV_DATA_CHUNK % 16 == 0, "chunks are whole 16-byte blocks");
+	SA_ENSURE(data && len > 0 && len % 16 == 0, err, SA_ERR_ARG,
+		  "SEV_LAUNCH_UPDATE_DATA: %zu bytes, expected a non-zero multiple of 16", len);
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < SA_EP_SEV_DATA_CHUNK ? len - off : SA_EP_SEV_DATA_CHUNK;
+		sa_ep_request q = {.cmd = SA_EP_SEV_LAUNCH_UPDATE_DATA, .handle = handle, .data = data + off,
+				   .data_len = n};
+		sa_status s = call_fw(c, &q, fw_status, err);
+		if (s != SA_OK)
+			return off ? sa_error_wrap(err, s, "after %zu of %zu bytes", off, len) : s;
+		off += n;
+	}
+	return SA_OK;
+}
+
+sa_status sa_emu_client_sev_launch_update_vmsa(sa_emu_client *c, uint32_t handle,
+					       const uint8_t vmsa[SA_EP_SEV_VMSA_SIZE], uint32_t *fw_status,
+					       sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_LAUNCH_UPDATE_VMSA, .handle = handle, .vmsa = vmsa};
+	return call_fw(c, &q, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_launch_measure(sa_emu_client *c, uint32_t handle, uint8_t blob[SA_SEV_MEASURE_BLOB_SIZE],
+					   uint32_t *fw_status, sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_LAUNCH_MEASURE, .handle = handle};
+	return probe_fetch(c, &q, blob, SA_SEV_MEASURE_BLOB_SIZE, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_launch_secret(sa_emu_client *c, uint32_t handle,
+					  const uint8_t hdr[SA_EP_SEV_SECRET_HDR_SIZE], const uint8_t *ct, size_t len,
+					  uint64_t gpa, uint32_t *fw_status, sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_LAUNCH_SECRET, .handle = handle, .secret_hdr = hdr, .data = ct,
+			   .data_len = ct ? len : 0, .gpa = gpa};
+	return call_fw(c, &q, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_launch_finish(sa_emu_client *c, uint32_t handle, char *qmp_path, size_t cap,
+					  uint32_t *fw_status, sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_LAUNCH_FINISH, .handle = handle};
+	SA_TRY(call_fw(c, &q, fw_status, err));
+	if (qmp_path) {
+		size_t n = strlen(c->rep.qmp);
+		SA_ENSURE(n < cap, err, SA_ERR_RANGE, "SEV_LAUNCH_FINISH: the QMP socket path needs %zu bytes, %zu given",
+			  n + 1, cap);
+		memcpy(qmp_path, c->rep.qmp, n + 1);
+	}
+	return SA_OK;
+}
+
+sa_status sa_emu_client_sev_attestation(sa_emu_client *c, uint32_t handle, const uint8_t mnonce[16],
+					uint8_t report[SA_SEV_REPORT_SIZE], uint32_t *fw_status, sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_ATTESTATION, .handle = handle};
+	memcpy(q.mnonce, mnonce, sizeof(q.mnonce));
+	return probe_fetch(c, &q, report, SA_SEV_REPORT_SIZE, fw_status, err);
+}
+
+sa_status sa_emu_client_sev_guest_info(sa_emu_client *c, uint32_t handle, sa_emu_sev_guest_info *out, sa_error *err)
+{
+	sa_ep_request q = {.cmd = SA_EP_SEV_GUEST_INFO, .handle = handle};
+	SA_TRY(sa_emu_client_call(c, &q, &c->rep, err));
+	SA_ENSURE(c->rep.sev_guest.handle == handle, err, SA_ERR_FORMAT,
+		  "SEV_GUEST_INFO reply from %s: handle %u, expected %u", c->path, c->rep.sev_guest.handle, handle);
+	*out = c->rep.sev_guest;
+	return SA_OK;
+}

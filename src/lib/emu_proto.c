@@ -22,6 +22,11 @@ static const uint16_t all_commands[] = {
 	SA_EP_LAUNCH_UPDATE,  SA_EP_LAUNCH_FINISH, SA_EP_SET_EXT_CERTS, SA_EP_VM_LIST,      SA_EP_DECOMMISSION,
 	SA_EP_SET_CONFIG,     SA_EP_UPDATE_FIRMWARE, SA_EP_COMMIT,     SA_EP_VLEK_LOAD,     SA_EP_SHUTDOWN,
 	SA_EP_HELLO,          SA_EP_GUEST_REQUEST, SA_EP_EXT_GUEST_REQUEST, SA_EP_DISABLE_VMPCK,
+	SA_EP_SEV_PLATFORM_STATUS, SA_EP_SEV_FACTORY_RESET, SA_EP_SEV_PEK_GEN, SA_EP_SEV_PEK_CSR,
+	SA_EP_SEV_PEK_CERT_IMPORT, SA_EP_SEV_PDH_GEN, SA_EP_SEV_PDH_CERT_EXPORT, SA_EP_SEV_GET_ID,
+	SA_EP_SEV_EXPORT_AMD, SA_EP_SEV_LAUNCH_START, SA_EP_SEV_LAUNCH_UPDATE_DATA, SA_EP_SEV_LAUNCH_UPDATE_VMSA,
+	SA_EP_SEV_LAUNCH_MEASURE, SA_EP_SEV_LAUNCH_SECRET, SA_EP_SEV_LAUNCH_FINISH, SA_EP_SEV_ATTESTATION,
+	SA_EP_SEV_GUEST_INFO,
 };
 
 const uint16_t *sa_ep_commands(size_t *n)
@@ -52,6 +57,23 @@ const char *sa_ep_cmd_name(unsigned cmd)
 	case SA_EP_GUEST_REQUEST: return "GUEST_REQUEST";
 	case SA_EP_EXT_GUEST_REQUEST: return "EXT_GUEST_REQUEST";
 	case SA_EP_DISABLE_VMPCK: return "DISABLE_VMPCK";
+	case SA_EP_SEV_PLATFORM_STATUS: return "SEV_PLATFORM_STATUS";
+	case SA_EP_SEV_FACTORY_RESET: return "SEV_FACTORY_RESET";
+	case SA_EP_SEV_PEK_GEN: return "SEV_PEK_GEN";
+	case SA_EP_SEV_PEK_CSR: return "SEV_PEK_CSR";
+	case SA_EP_SEV_PEK_CERT_IMPORT: return "SEV_PEK_CERT_IMPORT";
+	case SA_EP_SEV_PDH_GEN: return "SEV_PDH_GEN";
+	case SA_EP_SEV_PDH_CERT_EXPORT: return "SEV_PDH_CERT_EXPORT";
+	case SA_EP_SEV_GET_ID: return "SEV_GET_ID";
+	case SA_EP_SEV_EXPORT_AMD: return "SEV_EXPORT_AMD";
+	case SA_EP_SEV_LAUNCH_START: return "SEV_LAUNCH_START";
+	case SA_EP_SEV_LAUNCH_UPDATE_DATA: return "SEV_LAUNCH_UPDATE_DATA";
+	case SA_EP_SEV_LAUNCH_UPDATE_VMSA: return "SEV_LAUNCH_UPDATE_VMSA";
+	case SA_EP_SEV_LAUNCH_MEASURE: return "SEV_LAUNCH_MEASURE";
+	case SA_EP_SEV_LAUNCH_SECRET: return "SEV_LAUNCH_SECRET";
+	case SA_EP_SEV_LAUNCH_FINISH: return "SEV_LAUNCH_FINISH";
+	case SA_EP_SEV_ATTESTATION: return "SEV_ATTESTATION";
+	case SA_EP_SEV_GUEST_INFO: return "SEV_GUEST_INFO";
 	}
 	return "unknown";
 }
@@ -68,6 +90,18 @@ sa_ep_role sa_ep_cmd_role(unsigned cmd)
 		if (all_commands[i] == cmd)
 			return SA_EP_ROLE_HOST;
 	return SA_EP_ROLE_NONE;
+}
+
+bool sa_ep_cmd_probes(unsigned cmd)
+{
+	switch (cmd) {
+	case SA_EP_SEV_PEK_CSR:
+	case SA_EP_SEV_PDH_CERT_EXPORT:
+	case SA_EP_SEV_GET_ID:
+	case SA_EP_SEV_LAUNCH_MEASURE:
+	case SA_EP_SEV_ATTESTATION: return true;
+	}
+	return false;
 }
 
 const char *sa_ep_status_name(unsigned status)
@@ -336,6 +370,122 @@ static bool printable(const char *s)
 
 /* ---- requests -------------------------------------------------------------- */
 
+static sa_status read_buf_len(sa_reader *r, uint32_t *out, const char *field, sa_error *err)
+{
+	SA_TRY(sa_read_u32(r, out, field, err));
+	SA_ENSURE(*out <= SA_EP_SEV_PROBE_MAX, err, SA_ERR_RANGE, "%s: %u, at most %u", field, *out,
+		  SA_EP_SEV_PROBE_MAX);
+	return SA_OK;
+}
+
+static sa_status write_buf_len(sa_writer *w, uint32_t v, const char *field, sa_error *err)
+{
+	SA_ENSURE(v <= SA_EP_SEV_PROBE_MAX, err, SA_ERR_RANGE, "%s: %u, at most %u", field, v, SA_EP_SEV_PROBE_MAX);
+	return sa_write_u32(w, v, field, err);
+}
+
+/* The SEV (legacy) commands' requests; SA_ERR_UNSUPPORTED for any other command. */
+static sa_status decode_sev_request(sa_reader *r, sa_ep_request *q, sa_error *err)
+{
+	switch (q->cmd) {
+	case SA_EP_SEV_PLATFORM_STATUS:
+	case SA_EP_SEV_FACTORY_RESET:
+	case SA_EP_SEV_PEK_GEN:
+	case SA_EP_SEV_PDH_GEN:
+	case SA_EP_SEV_EXPORT_AMD: return SA_OK;
+	case SA_EP_SEV_PEK_CSR:
+	case SA_EP_SEV_GET_ID: return read_buf_len(r, &q->buf_len, "buffer length", err);
+	case SA_EP_SEV_PEK_CERT_IMPORT:
+		SA_TRY(read_blob(r, SA_EP_SEV_CERT_MAX, &q->cert1, &q->cert1_len, "PEK certificate", err));
+		return read_blob(r, SA_EP_SEV_CERT_MAX, &q->cert2, &q->cert2_len, "OCA certificate", err);
+	case SA_EP_SEV_PDH_CERT_EXPORT:
+		SA_TRY(read_buf_len(r, &q->buf_len, "PDH buffer length", err));
+		return read_buf_len(r, &q->buf_len2, "chain buffer length", err);
+	case SA_EP_SEV_LAUNCH_START:
+		SA_TRY(sa_read_u32(r, &q->sev_policy, "POLICY", err));
+		SA_TRY(read_blob(r, SA_EP_SEV_CERT_MAX, &q->cert1, &q->cert1_len, "GODH certificate", err));
+		SA_TRY(read_blob(r, SA_EP_SEV_CERT_MAX, &q->cert2, &q->cert2_len, "session", err));
+		if (q->cert1_len == 0)
+			q->cert1 = NULL;
+		if (q->cert2_len == 0)
+			q->cert2 = NULL;
+		return SA_OK;
+	case SA_EP_SEV_LAUNCH_UPDATE_DATA:
+		SA_TRY(sa_read_u32(r, &q->handle, "handle", err));
+		SA_TRY(read_blob(r, SA_EP_SEV_DATA_CHUNK, &q->data, &q->data_len, "data", err));
+		SA_ENSURE(q->data_len > 0, err, SA_ERR_RANGE, "data: 0 bytes, expected 1 to %u", SA_EP_SEV_DATA_CHUNK);
+		return SA_OK;
+	case SA_EP_SEV_LAUNCH_UPDATE_VMSA:
+		SA_TRY(sa_read_u32(r, &q->handle, "handle", err));
+		return sa_read_view(r, &q->vmsa, SA_EP_SEV_VMSA_SIZE, "VMSA", err);
+	case SA_EP_SEV_LAUNCH_MEASURE:
+		SA_TRY(sa_read_u32(r, &q->handle, "handle", err));
+		return read_buf_len(r, &q->buf_len, "buffer length", err);
+	case SA_EP_SEV_LAUNCH_SECRET:
+		SA_TRY(sa_read_u32(r, &q->handle, "handle", err));
+		SA_TRY(read_zeros(r, 4, "SEV_LAUNCH_SECRET reserved", err));
+		SA_TRY(sa_read_u64(r, &q->gpa, "GPA", err));
+		SA_TRY(sa_read_view(r, &q->secret_hdr, SA_EP_SEV_SECRET_HDR_SIZE, "packet header", err));
+		return read_blob(r, SA_EP_SEV_SECRET_MAX, &q->data, &q->data_len, "secret", err);
+	case SA_EP_SEV_LAUNCH_FINISH:
+	case SA_EP_SEV_GUEST_INFO: return sa_read_u32(r, &q->handle, "handle", err);
+	case SA_EP_SEV_ATTESTATION:
+		SA_TRY(sa_read_u32(r, &q->handle, "handle", err));
+		SA_TRY(sa_read_bytes(r, q->mnonce, sizeof(q->mnonce), "MNONCE", err));
+		return read_buf_len(r, &q->buf_len, "buffer length", err);
+	}
+	return sa_error_set(err, SA_ERR_UNSUPPORTED, "command 0x%04x: unknown", q->cmd);
+}
+
+static sa_status encode_sev_request(sa_writer *w, const sa_ep_request *q, sa_error *err)
+{
+	switch (q->cmd) {
+	case SA_EP_SEV_PLATFORM_STATUS:
+	case SA_EP_SEV_FACTORY_RESET:
+	case SA_EP_SEV_PEK_GEN:
+	case SA_EP_SEV_PDH_GEN:
+	case SA_EP_SEV_EXPORT_AMD: return SA_OK;
+	case SA_EP_SEV_PEK_CSR:
+	case SA_EP_SEV_GET_ID: return write_buf_len(w, q->buf_len, "buffer length", err);
+	case SA_EP_SEV_PEK_CERT_IMPORT:
+		SA_TRY(write_blob(w, SA_EP_SEV_CERT_MAX, q->cert1, q->cert1_len, "PEK certificate", err));
+		return write_blob(w, SA_EP_SEV_CERT_MAX, q->cert2, q->cert2_len, "OCA certificate", err);
+	case SA_EP_SEV_PDH_CERT_EXPORT:
+		SA_TRY(write_buf_len(w, q->buf_len, "PDH buffer length", err));
+		return write_buf_len(w, q->buf_len2, "chain buffer length", err);
+	case SA_EP_SEV_LAUNCH_START:
+		SA_TRY(sa_write_u32(w, q->sev_policy, "POLICY", err));
+		SA_TRY(write_blob(w, SA_EP_SEV_CERT_MAX, q->cert1, q->cert1 ? q->cert1_len : 0, "GODH certificate",
+				  err));
+		return write_blob(w, SA_EP_SEV_CERT_MAX, q->cert2, q->cert2 ? q->cert2_len : 0, "session", err);
+	case SA_EP_SEV_LAUNCH_UPDATE_DATA:
+		SA_ENSURE(q->data_len > 0, err, SA_ERR_RANGE, "data: 0 bytes, expected 1 to %u", SA_EP_SEV_DATA_CHUNK);
+		SA_TRY(sa_write_u32(w, q->handle, "handle", err));
+		return write_blob(w, SA_EP_SEV_DATA_CHUNK, q->data, q->data_len, "data", err);
+	case SA_EP_SEV_LAUNCH_UPDATE_VMSA:
+		SA_ENSURE(q->vmsa, err, SA_ERR_ARG, "VMSA: no data");
+		SA_TRY(sa_write_u32(w, q->handle, "handle", err));
+		return sa_write_bytes(w, q->vmsa, SA_EP_SEV_VMSA_SIZE, "VMSA", err);
+	case SA_EP_SEV_LAUNCH_MEASURE:
+		SA_TRY(sa_write_u32(w, q->handle, "handle", err));
+		return write_buf_len(w, q->buf_len, "buffer length", err);
+	case SA_EP_SEV_LAUNCH_SECRET:
+		SA_ENSURE(q->secret_hdr, err, SA_ERR_ARG, "packet header: no data");
+		SA_TRY(sa_write_u32(w, q->handle, "handle", err));
+		SA_TRY(sa_write_zeros(w, 4, "SEV_LAUNCH_SECRET reserved", err));
+		SA_TRY(sa_write_u64(w, q->gpa, "GPA", err));
+		SA_TRY(sa_write_bytes(w, q->secret_hdr, SA_EP_SEV_SECRET_HDR_SIZE, "packet header", err));
+		return write_blob(w, SA_EP_SEV_SECRET_MAX, q->data, q->data_len, "secret", err);
+	case SA_EP_SEV_LAUNCH_FINISH:
+	case SA_EP_SEV_GUEST_INFO: return sa_write_u32(w, q->handle, "handle", err);
+	case SA_EP_SEV_ATTESTATION:
+		SA_TRY(sa_write_u32(w, q->handle, "handle", err));
+		SA_TRY(sa_write_bytes(w, q->mnonce, sizeof(q->mnonce), "MNONCE", err));
+		return write_buf_len(w, q->buf_len, "buffer length", err);
+	}
+	return sa_error_set(err, SA_ERR_UNSUPPORTED, "command 0x%04x: unknown", q->cmd);
+}
+
 #define LAUNCH_FINISH_AUTHOR 0x01u
 #define LAUNCH_FINISH_ID_BLOCK 0x02u
 #define CONFIG_MASK_CHIP_ID 0x01u
@@ -408,7 +558,7 @@ static sa_status decode_request_body(sa_reader *r, sa_ep_request *q, sa_error *e
 			  q->vmpck_id, SA_VMPCK_COUNT - 1);
 		return SA_OK;
 	}
-	return sa_error_set(err, SA_ERR_UNSUPPORTED, "command 0x%04x: unknown", q->cmd);
+	return decode_sev_request(r, q, err);
 }
 
 sa_status sa_ep_request_decode(uint16_t cmd, const uint8_t *buf, size_t len, sa_ep_request *out, sa_error *err)
@@ -492,7 +642,7 @@ static sa_status encode_request_body(sa_writer *w, const sa_ep_request *q, sa_er
 			  q->vmpck_id, SA_VMPCK_COUNT - 1);
 		return sa_write_u8(w, q->vmpck_id, "VMPCK id", err);
 	}
-	return sa_error_set(err, SA_ERR_UNSUPPORTED, "command 0x%04x: unknown", q->cmd);
+	return encode_sev_request(w, q, err);
 }
 
 sa_status sa_ep_request_encode(const sa_ep_request *r, uint8_t *out, size_t cap, size_t *out_len, sa_error *err)
@@ -511,6 +661,7 @@ sa_status sa_ep_request_encode(const sa_ep_request *r, uint8_t *out, size_t cap,
 #define STATUS_MASK_CHIP_KEY 0x02u
 #define STATUS_VLEK 0x04u
 #define VM_BUSY 0x01u
+#define VM_SEV 0x02u
 
 static sa_status decode_error_body(sa_reader *r, sa_ep_reply *p, sa_error *err)
 {
@@ -519,7 +670,105 @@ static sa_status decode_error_body(sa_reader *r, sa_ep_reply *p, sa_error *err)
 	SA_ENSURE(code >= SA_ERR_ARG && code <= SA_ERR_STATE, err, SA_ERR_RANGE,
 		  "error code: %u, expected %d to %d", code, SA_ERR_ARG, SA_ERR_STATE);
 	p->err_code = (sa_status)code;
-	return read_str(r, p->err_msg, SA_EP_ERR_MSG_MAX, 0, "error message", err);
+	SA_TRY(read_str(r, p->err_msg, SA_EP_ERR_MSG_MAX, 0, "error message", err));
+	if (p->status != SA_FW_INVALID_LENGTH || !sa_ep_cmd_probes(p->cmd))
+		return SA_OK;
+	SA_TRY(sa_read_u32(r, &p->needed, "length needed", err));
+	return p->cmd == SA_EP_SEV_PDH_CERT_EXPORT ? sa_read_u32(r, &p->needed2, "chain length needed", err) : SA_OK;
+}
+
+static sa_status decode_sev_guest_info(sa_reader *r, sa_emu_sev_guest_info *g, sa_error *err)
+{
+	SA_TRY(sa_read_u32(r, &g->handle, "handle", err));
+	SA_TRY(sa_read_u32(r, &g->policy, "POLICY", err));
+	SA_TRY(sa_read_u8(r, &g->state, "guest state", err));
+	SA_ENSURE(g->state <= SA_EMU_SEV_GSTATE_RUNNING, err, SA_ERR_RANGE, "guest state: %u, expected 0 to %d",
+		  g->state, SA_EMU_SEV_GSTATE_RUNNING);
+	SA_TRY(read_zeros(r, 3, "SEV_GUEST_INFO reserved", err));
+	SA_TRY(sa_read_bytes(r, g->launch_digest, sizeof(g->launch_digest), "launch digest", err));
+	return sa_read_u32(r, &g->secrets, "secrets injected", err);
+}
+
+static sa_status encode_sev_guest_info(sa_writer *w, const sa_emu_sev_guest_info *g, sa_error *err)
+{
+	SA_ENSURE(g->state <= SA_EMU_SEV_GSTATE_RUNNING, err, SA_ERR_RANGE, "guest state: %u, expected 0 to %d",
+		  g->state, SA_EMU_SEV_GSTATE_RUNNING);
+	SA_TRY(sa_write_u32(w, g->handle, "handle", err));
+	SA_TRY(sa_write_u32(w, g->policy, "POLICY", err));
+	SA_TRY(sa_write_u8(w, g->state, "guest state", err));
+	SA_TRY(sa_write_zeros(w, 3, "SEV_GUEST_INFO reserved", err));
+	SA_TRY(sa_write_bytes(w, g->launch_digest, sizeof(g->launch_digest), "launch digest", err));
+	return sa_write_u32(w, g->secrets, "secrets injected", err);
+}
+
+/* The SEV (legacy) commands' replies; SA_ERR_UNSUPPORTED for any other command. */
+static sa_status decode_sev_reply(sa_reader *r, sa_ep_reply *p, sa_error *err)
+{
+	switch (p->cmd) {
+	case SA_EP_SEV_PLATFORM_STATUS: {
+		const uint8_t *b;
+		SA_TRY(sa_read_view(r, &b, SA_EP_SEV_STATUS_SIZE, "platform status", err));
+		return sa_sev_platform_status_decode(b, SA_EP_SEV_STATUS_SIZE, &p->sev_status, err);
+	}
+	case SA_EP_SEV_FACTORY_RESET:
+	case SA_EP_SEV_PEK_GEN:
+	case SA_EP_SEV_PDH_GEN:
+	case SA_EP_SEV_PEK_CERT_IMPORT:
+	case SA_EP_SEV_LAUNCH_UPDATE_DATA:
+	case SA_EP_SEV_LAUNCH_UPDATE_VMSA:
+	case SA_EP_SEV_LAUNCH_SECRET: return SA_OK;
+	case SA_EP_SEV_PEK_CSR:
+	case SA_EP_SEV_GET_ID:
+	case SA_EP_SEV_LAUNCH_MEASURE:
+	case SA_EP_SEV_ATTESTATION:
+		return read_blob(r, SA_EP_SEV_PROBE_MAX, &p->data, &p->data_len, sa_ep_cmd_name(p->cmd), err);
+	case SA_EP_SEV_PDH_CERT_EXPORT:
+		SA_TRY(read_blob(r, SA_EP_SEV_PROBE_MAX, &p->data, &p->data_len, "PDH certificate", err));
+		return read_blob(r, SA_EP_SEV_PROBE_MAX, &p->certs, &p->certs_len, "certificate chain", err);
+	case SA_EP_SEV_EXPORT_AMD:
+		SA_TRY(read_blob(r, SA_AMD_CERT_MAX, &p->data, &p->data_len, "ARK", err));
+		SA_TRY(read_blob(r, SA_AMD_CERT_MAX, &p->certs, &p->certs_len, "ASK", err));
+		return sa_read_view(r, &p->cek, SA_EP_SEV_CERT_SIZE, "CEK", err);
+	case SA_EP_SEV_LAUNCH_START: return sa_read_u32(r, &p->handle, "handle", err);
+	case SA_EP_SEV_LAUNCH_FINISH: return read_str(r, p->qmp, SA_EP_PATH_MAX, 1, "QMP socket", err);
+	case SA_EP_SEV_GUEST_INFO: return decode_sev_guest_info(r, &p->sev_guest, err);
+	}
+	return sa_error_set(err, SA_ERR_UNSUPPORTED, "command 0x%04x: unknown", p->cmd);
+}
+
+static sa_status encode_sev_reply(sa_writer *w, const sa_ep_reply *p, sa_error *err)
+{
+	switch (p->cmd) {
+	case SA_EP_SEV_PLATFORM_STATUS: {
+		uint8_t b[SA_EP_SEV_STATUS_SIZE];
+		sa_sev_platform_status_encode(&p->sev_status, b);
+		return sa_write_bytes(w, b, sizeof(b), "platform status", err);
+	}
+	case SA_EP_SEV_FACTORY_RESET:
+	case SA_EP_SEV_PEK_GEN:
+	case SA_EP_SEV_PDH_GEN:
+	case SA_EP_SEV_PEK_CERT_IMPORT:
+	case SA_EP_SEV_LAUNCH_UPDATE_DATA:
+	case SA_EP_SEV_LAUNCH_UPDATE_VMSA:
+	case SA_EP_SEV_LAUNCH_SECRET: return SA_OK;
+	case SA_EP_SEV_PEK_CSR:
+	case SA_EP_SEV_GET_ID:
+	case SA_EP_SEV_LAUNCH_MEASURE:
+	case SA_EP_SEV_ATTESTATION:
+		return write_blob(w, SA_EP_SEV_PROBE_MAX, p->data, p->data_len, sa_ep_cmd_name(p->cmd), err);
+	case SA_EP_SEV_PDH_CERT_EXPORT:
+		SA_TRY(write_blob(w, SA_EP_SEV_PROBE_MAX, p->data, p->data_len, "PDH certificate", err));
+		return write_blob(w, SA_EP_SEV_PROBE_MAX, p->certs, p->certs_len, "certificate chain", err);
+	case SA_EP_SEV_EXPORT_AMD:
+		SA_ENSURE(p->cek, err, SA_ERR_ARG, "SEV_EXPORT_AMD reply: no CEK");
+		SA_TRY(write_blob(w, SA_AMD_CERT_MAX, p->data, p->data_len, "ARK", err));
+		SA_TRY(write_blob(w, SA_AMD_CERT_MAX, p->certs, p->certs_len, "ASK", err));
+		return sa_write_bytes(w, p->cek, SA_EP_SEV_CERT_SIZE, "CEK", err);
+	case SA_EP_SEV_LAUNCH_START: return sa_write_u32(w, p->handle, "handle", err);
+	case SA_EP_SEV_LAUNCH_FINISH: return write_str(w, p->qmp, SA_EP_PATH_MAX, 1, "QMP socket", err);
+	case SA_EP_SEV_GUEST_INFO: return encode_sev_guest_info(w, &p->sev_guest, err);
+	}
+	return sa_error_set(err, SA_ERR_UNSUPPORTED, "command 0x%04x: unknown", p->cmd);
 }
 
 static sa_status decode_status_body(sa_reader *r, sa_ep_reply *p, sa_error *err)
@@ -573,10 +822,18 @@ static sa_status decode_reply_body(sa_reader *r, sa_ep_reply *p, sa_error *err)
 			sa_ep_vm_info *v = &p->vms[i];
 			uint8_t f;
 			SA_TRY(sa_read_u32(r, &v->handle, "VM handle", err));
-			SA_TRY(read_flags(r, &f, VM_BUSY, "VM flags", err));
+			SA_TRY(read_flags(r, &f, VM_BUSY | VM_SEV, "VM flags", err));
+			SA_ENSURE(f != (VM_BUSY | VM_SEV), err, SA_ERR_FORMAT,
+				  "VM flags: 0x%02x, an SEV guest has no guest channel to be busy", f);
 			v->busy = f & VM_BUSY;
+			v->sev = f & VM_SEV;
 			SA_TRY(sa_read_bytes(r, v->measurement, sizeof(v->measurement), "VM launch digest", err));
-			SA_TRY(read_str(r, v->socket, SA_EP_PATH_MAX, 1, "VM socket", err));
+			SA_ENSURE(!v->sev || sa_all_zero(v->measurement + 32, 16), err, SA_ERR_FORMAT,
+				  "VM launch digest: an SEV guest's has 32 bytes, then zeros");
+			SA_TRY(read_str(r, v->socket, SA_EP_PATH_MAX, v->sev ? 0 : 1, "VM socket", err));
+			SA_ENSURE(!v->sev || v->socket[0] == '\0', err, SA_ERR_FORMAT,
+				  "VM socket: an SEV guest has no guest channel, got %s", v->socket);
+			SA_TRY(read_str(r, v->qmp, SA_EP_PATH_MAX, 1, "VM QMP socket", err));
 		}
 		p->n_vms = n;
 		return SA_OK;
@@ -608,7 +865,7 @@ static sa_status decode_reply_body(sa_reader *r, sa_ep_reply *p, sa_error *err)
 			SA_TRY(read_blob(r, SA_EP_MAX_CERTS, &p->certs, &p->certs_len, "certificate table", err));
 		return SA_OK;
 	}
-	return sa_error_set(err, SA_ERR_UNSUPPORTED, "command 0x%04x: unknown", p->cmd);
+	return decode_sev_reply(r, p, err);
 }
 
 sa_status sa_ep_reply_decode(uint16_t cmd, uint16_t status, const uint8_t *buf, size_t len, sa_ep_reply *out,
@@ -679,10 +936,15 @@ static sa_status encode_reply_body(sa_writer *w, const sa_ep_reply *p, sa_error 
 		SA_TRY(sa_write_u32(w, (uint32_t)p->n_vms, "VM count", err));
 		for (size_t i = 0; i < p->n_vms; i++) {
 			const sa_ep_vm_info *v = &p->vms[i];
+			SA_ENSURE(!v->sev || (!v->busy && v->socket[0] == '\0' && sa_all_zero(v->measurement + 32, 16)),
+				  err, SA_ERR_ARG,
+				  "VM %u: an SEV guest has no guest channel and a 32-byte launch digest", v->handle);
 			SA_TRY(sa_write_u32(w, v->handle, "VM handle", err));
-			SA_TRY(sa_write_u8(w, v->busy ? VM_BUSY : 0, "VM flags", err));
+			SA_TRY(sa_write_u8(w, (uint8_t)((v->busy ? VM_BUSY : 0) | (v->sev ? VM_SEV : 0)), "VM flags",
+					   err));
 			SA_TRY(sa_write_bytes(w, v->measurement, sizeof(v->measurement), "VM launch digest", err));
-			SA_TRY(write_str(w, v->socket, SA_EP_PATH_MAX, 1, "VM socket", err));
+			SA_TRY(write_str(w, v->socket, SA_EP_PATH_MAX, v->sev ? 0 : 1, "VM socket", err));
+			SA_TRY(write_str(w, v->qmp, SA_EP_PATH_MAX, 1, "VM QMP socket", err));
 		}
 		return SA_OK;
 	case SA_EP_SET_EXT_CERTS:
@@ -713,7 +975,7 @@ static sa_status encode_reply_body(sa_writer *w, const sa_ep_reply *p, sa_error 
 			SA_TRY(write_blob(w, SA_EP_MAX_CERTS, p->certs, p->certs_len, "certificate table", err));
 		return SA_OK;
 	}
-	return sa_error_set(err, SA_ERR_UNSUPPORTED, "command 0x%04x: unknown", p->cmd);
+	return encode_sev_reply(w, p, err);
 }
 
 sa_status sa_ep_reply_encode(const sa_ep_reply *p, uint8_t *out, size_t cap, size_t *out_len, sa_error *err)
@@ -725,6 +987,11 @@ sa_status sa_ep_reply_encode(const sa_ep_reply *p, uint8_t *out, size_t cap, siz
 			  "error code: %d, expected %d to %d", (int)p->err_code, SA_ERR_ARG, SA_ERR_STATE);
 		SA_TRY(sa_write_u32(&w, (uint32_t)p->err_code, "error code", err));
 		SA_TRY(write_str(&w, p->err_msg, SA_EP_ERR_MSG_MAX, 0, "error message", err));
+		if (p->status == SA_FW_INVALID_LENGTH && sa_ep_cmd_probes(p->cmd)) {
+			SA_TRY(sa_write_u32(&w, p->needed, "length needed", err));
+			if (p->cmd == SA_EP_SEV_PDH_CERT_EXPORT)
+				SA_TRY(sa_write_u32(&w, p->needed2, "chain length needed", err));
+		}
 	} else {
 		SA_TRY(encode_reply_body(&w, p, err));
 	}
