@@ -16,6 +16,7 @@ packages=(
 	ca-certificates
 	util-linux                 # taskset
 	ovmf                       # tests: Debian's OVMF_CODE.fd, measured and launched on the emulator
+	qemu-system-x86            # tests: QEMU 7.2's own QMP answers (tests/test_cli_qmp.sh)
 )
 for arg in "$@"; do
 	case "$arg" in

@@ -18,6 +18,8 @@
 #include "sevattest/error.h"
 #include "sevattest/measure.h"
 #include "sevattest/report.h"
+#include "sevattest/sev_cert.h"
+#include "sevattest/verify.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_REJECTED 1
@@ -40,6 +42,10 @@ int cmd_emu(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_idblock(int argc, char **argv);
+int cmd_owner(int argc, char **argv);
+int cmd_host(int argc, char **argv);
+/* `sevattest host qmp ...` (cmd_qmp.c): argv[0] is "qmp". */
+int cmd_host_qmp(int argc, char **argv);
 
 /*
  * Print "sevattest <verb>: <message>" and a hint to run `sevattest help <verb>`
@@ -133,5 +139,47 @@ void cli_guest_free(struct cli_guest *g);
 
 /* Reset getopt/getopt_long before a verb parses its options (verbs may run after one another). */
 void cli_getopt_reset(void);
+
+/*
+ * SEV (legacy) certificates from files, shared by `verify --sev-report` and `owner session`
+ * (cmd_owner.c).  Options (CLI_SEV_CERTS_HELP): pdh, pek, oca, cek (SEV certificates or bundles
+ * such as PEK ‖ OCA ‖ CEK; each certificate is taken by its usage), ask, ark, amd-chain (AMD CA
+ * certificates), certs DIR, trust-root ARKFILE, trusted-oca FILE; binary or base64.
+ */
+#define CLI_SEV_MAX_ROOTS 8
+struct cli_sev_certs {
+	sa_sev_cert pdh, pek, oca, cek, trusted_oca;
+	bool have_pdh, have_pek, have_oca, have_cek, have_trusted_oca;
+	sa_amd_cert ask, ark, roots[CLI_SEV_MAX_ROOTS];
+	bool have_ask, have_ark;
+	size_t n_roots;
+};
+
+#define CLI_SEV_CERTS_HELP                                                                                         \
+	"  --pdh FILE, --pek FILE, --oca FILE, --cek FILE\n"                                                        \
+	"                         the platform's SEV certificates (binary or base64; a file may be a bundle\n"     \
+	"                         such as PEK ‖ OCA ‖ CEK from PDH_CERT_EXPORT: each is taken by its usage)\n"     \
+	"  --ask FILE, --ark FILE AMD's ASK and ARK (AMD CA format)\n"                                              \
+	"  --amd-chain FILE       ASK ‖ ARK in one file (AMD's ask_ark_<product>.cert)\n"                          \
+	"  --certs DIR            pdh.cert pek.cert oca.cert cek.cert ask.cert ark.cert from DIR (those present)\n" \
+	"  --trust-root FILE      trust this ARK (e.g. an emulator's) instead of AMD's pinned ARKs\n"              \
+	"  --trusted-oca FILE     the platform owner's OCA: the chain's OCA must carry its key\n"
+
+/* The getopt_long entries of those options, all with value val (the handler passes the long name on). */
+#define CLI_SEV_CERT_OPTIONS(val)                                                                                  \
+	{"pdh", required_argument, NULL, (val)}, {"pek", required_argument, NULL, (val)},                          \
+	{"oca", required_argument, NULL, (val)}, {"cek", required_argument, NULL, (val)},                          \
+	{"ask", required_argument, NULL, (val)}, {"ark", required_argument, NULL, (val)},                          \
+	{"amd-chain", required_argument, NULL, (val)}, {"certs", required_argument, NULL, (val)},                  \
+	{"trust-root", required_argument, NULL, (val)}, {"trusted-oca", required_argument, NULL, (val)}
+
+void cli_sev_certs_init(struct cli_sev_certs *c);
+/* Take option --opt (its long name) with path: 0 taken, CLI_EXIT_USAGE (message printed), -1 not a certificate option. */
+int cli_sev_certs_option(const char *verb, struct cli_sev_certs *c, const char *opt, const char *path);
+/* The chain and trust the certificates make (pointers into c). */
+void cli_sev_certs_chain(const struct cli_sev_certs *c, sa_sev_chain *chain, sa_sev_trust *trust);
+
+/* Print a verdict's checks, one line each (shared by every verify flavour). */
+void cli_print_checks(const sa_verdict *v);
 
 #endif

@@ -2,7 +2,8 @@
 /*
  * sevattest emu: create an emulated SEV-SNP platform, run its daemon
  * (sevattest-emu), look at it, export its root of trust, and launch and stop
- * SNP guests on it.  Thin over sa_emu_create and the daemon's client API.
+ * SNP guests on it, or the SNP, SEV or SEV-ES guest a QEMU -object option
+ * describes (launchcfg.h).  Thin over sa_emu_create and the daemon's client API.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,13 +20,17 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "sevattest/emu.h"
 #include "sevattest/emu_client.h"
 #include "sevattest/encoding.h"
 #include "sevattest/gctx.h"
+#include "sevattest/launchcfg.h"
 #include "sevattest/measure.h"
+#include "sevattest/ovmf.h"
 #include "sevattest/product.h"
+#include "sevattest/sev.h"
 #include "sevattest/snp_policy.h"
 #include "sevattest/tcb.h"
 
@@ -46,6 +51,8 @@ static const char emu_usage[] =
 	"       sevattest emu vm launch --state DIR [--policy HEX] [--host-data HEX] [--pages FILE]... [--json]\n"
 	"       sevattest emu vm launch --state DIR --ovmf FILE [--kernel FILE [--initrd FILE] [--append TEXT]]\n"
 	"                               --vcpus N --vcpu-type NAME [--vmm-type T] [--guest-features HEX] ...\n"
+	"       sevattest emu vm launch --state DIR --object OBJECT|@FILE [--ovmf FILE ...] [--json]\n"
+	"                               [--secret-header FILE --secret FILE [--secret-gpa HEX]] [--paused]\n"
 	"       sevattest emu vm list --state DIR [--json]\n"
 	"       sevattest emu vm stop --state DIR HANDLE\n"
 	"\n"
@@ -69,6 +76,27 @@ static const char emu_usage[] =
 	"                the pages are those QEMU + OVMF launch (sa_snp_page_plan): the launch digest\n"
 	"                equals `sevattest measure --mode snp` for the same options.  The CPUID page is\n"
 	"                sent as a zero page (the emulator does not check CPUID values)\n"
+	"  vm launch --object   launch the guest QEMU's `-object` option describes (the same text, or\n"
+	"                @FILE holding it; keyval or JSON form, read with QEMU's rules).\n"
+	"                sev-snp-guest: an SNP launch as above with the object's policy, host-data and\n"
+	"                id-block / id-auth / author-key-enabled (checked by SNP_LAUNCH_FINISH as\n"
+	"                firmware does); kernel-hashes=on measures --kernel/--initrd/--append, off\n"
+	"                leaves the kernel unmeasured, as QEMU.  Accepted, reported, not applied by the\n"
+	"                emulator: guest-visible-workarounds (its firmware has no OS-visible errata),\n"
+	"                init-flags (no KVM_SEV_INIT), vcek-disabled (the guest may still ask for\n"
+	"                VCEK-signed reports), cbitpos, reduced-phys-bits, sev-device.\n"
+	"                sev-guest: an SEV launch, SEV-ES when the policy has bit 2 (ES):\n"
+	"                LAUNCH_START (with dh-cert-file and session-file when given: the guest\n"
+	"                owner's GODH certificate and session, else the firmware's own keys), then\n"
+	"                LAUNCH_UPDATE_DATA of what QEMU measures (--ovmf: the OVMF image, then the\n"
+	"                kernel hashes table when kernel-hashes=on and --kernel is given; without\n"
+	"                --ovmf the four pages of the built-in test image), for SEV-ES one\n"
+	"                LAUNCH_UPDATE_VMSA per vCPU (SEV_FEATURES 0: KVM_SEV_INIT2 without\n"
+	"                debug-swap; the built-in image: its test VMSA), LAUNCH_MEASURE, an optional\n"
+	"                LAUNCH_SECRET, LAUNCH_FINISH.  Prints the handle, the LAUNCH_MEASURE blob\n"
+	"                (base64, for `sevattest owner verify-measurement`), the launch digest (with\n"
+	"                --ovmf it equals `sevattest measure --mode sev|seves`) and the QMP socket.\n"
+	"                handle must be 0 (no key sharing); legacy-vm-type is reported only\n"
 	"  vm list       the running guests\n"
 	"  vm stop       decommission guest HANDLE\n"
 	"\n"
@@ -87,6 +115,18 @@ static const char emu_usage[] =
 	"                         DATA (normal, vmsa, cpuid) a file of whole 4 KiB pages, laid at GPA,\n"
 	"                         GPA + 0x1000, ...; relative to the manifest's directory\n"
 	"  --json                 print JSON\n"
+	"  --object OBJECT|@FILE  the guest's -object sev-snp-guest,... or sev-guest,... (excludes\n"
+	"                         --policy and --host-data; sev-guest excludes --pages)\n"
+	"  --secret-header FILE, --secret FILE   sev-guest: inject this LAUNCH_SECRET packet (binary or\n"
+	"                         base64, from `sevattest owner package-secret`) before LAUNCH_FINISH.\n"
+	"                         Its MAC covers this launch's LAUNCH_MEASURE, whose MNONCE is fresh: a\n"
+	"                         packet made for another launch is refused (BAD_MEASUREMENT, exit 1);\n"
+	"                         the guest owner's round trip is --paused and QMP\n"
+	"  --secret-gpa HEX       its guest address (default with --ovmf: OVMF's SEV secret area)\n"
+	"  --paused               sev-guest: stop in the launch-secret state, as QEMU -S does: print the\n"
+	"                         LAUNCH_MEASURE blob and the QMP socket, where the guest owner checks it\n"
+	"                         (query-sev-launch-measure), injects (sev-inject-launch-secret) and\n"
+	"                         finishes the launch (cont)\n"
 	"  --ovmf FILE            launch this OVMF image as QEMU would (excludes --pages); the guest is\n"
 	"                         described by the options of `sevattest measure`:\n"
 	CLI_GUEST_HELP
@@ -104,7 +144,7 @@ static const char emu_usage[] =
 
 enum {
 	O_STATE = 256, O_SOCKET, O_PRODUCT, O_RSA_BITS, O_TCB, O_FOREGROUND, O_JSON, O_OUT, O_CHAIN, O_VEK, O_VLEK,
-	O_POLICY, O_HOST_DATA, O_PAGES, O_HELP,
+	O_POLICY, O_HOST_DATA, O_PAGES, O_HELP, O_OBJECT, O_SECRET_HDR, O_SECRET, O_SECRET_GPA, O_PAUSED,
 	/* the guest options shared with `measure` (cli_guest_option), O_OVMF..O_APPEND */
 	O_OVMF, O_VCPUS, O_VCPU_TYPE, O_FAMILY, O_MODEL, O_STEPPING, O_SIG, O_VMM, O_FEATURES, O_KERNEL, O_INITRD,
 	O_APPEND,
@@ -126,6 +166,11 @@ static const struct option opts[] = {
 	{"host-data", required_argument, NULL, O_HOST_DATA},
 	{"pages", required_argument, NULL, O_PAGES},
 	{"help", no_argument, NULL, O_HELP},
+	{"object", required_argument, NULL, O_OBJECT},
+	{"secret-header", required_argument, NULL, O_SECRET_HDR},
+	{"secret", required_argument, NULL, O_SECRET},
+	{"secret-gpa", required_argument, NULL, O_SECRET_GPA},
+	{"paused", no_argument, NULL, O_PAUSED},
 	{"ovmf", required_argument, NULL, O_OVMF},
 	{"vcpus", required_argument, NULL, O_VCPUS},
 	{"vcpu-type", required_argument, NULL, O_VCPU_TYPE},
@@ -152,6 +197,11 @@ struct args {
 	bool foreground, json, chain, vek, vlek, has_policy;
 	uint64_t policy;
 	uint8_t host_data[32];
+	bool has_host_data;
+	const char *object;                 /* vm launch --object */
+	const char *secret_hdr, *secret;    /* sev-guest: LAUNCH_SECRET */
+	bool has_secret_gpa, paused;
+	uint64_t secret_gpa;
 	const char *operand; /* vm stop HANDLE */
 	bool has_guest;      /* vm launch --ovmf ...: any guest option given */
 	struct cli_guest guest;
@@ -176,7 +226,12 @@ static bool allowed(const char *sub, int opt)
 	case O_VLEK: return strcmp(sub, "export-root") == 0;
 	case O_POLICY:
 	case O_HOST_DATA:
-	case O_PAGES: return strcmp(sub, "vm launch") == 0;
+	case O_PAGES:
+	case O_OBJECT:
+	case O_SECRET_HDR:
+	case O_SECRET:
+	case O_SECRET_GPA:
+	case O_PAUSED: return strcmp(sub, "vm launch") == 0;
 	}
 	if (opt >= O_OVMF && opt <= O_APPEND)
 		return strcmp(sub, "vm launch") == 0;
@@ -266,8 +321,20 @@ static int parse_args(int argc, char **argv, struct args *a)
 			memset(a->host_data, 0, sizeof(a->host_data));
 			if (sa_hex_decode_exact(o, n, a->host_data, n / 2, "--host-data", &e) != SA_OK)
 				return cli_usage_error(V, "%s", e.msg);
+			a->has_host_data = true;
 			break;
 		}
+		case O_OBJECT: a->object = o; break;
+		case O_SECRET_HDR: a->secret_hdr = o; break;
+		case O_SECRET: a->secret = o; break;
+		case O_SECRET_GPA: {
+			int rc = cli_parse_hex_u64(V, "secret-gpa", o, &a->secret_gpa);
+			if (rc)
+				return rc;
+			a->has_secret_gpa = true;
+			break;
+		}
+		case O_PAUSED: a->paused = true; break;
 		case O_PAGES:
 			if (a->n_pages == MAX_MANIFESTS)
 				return cli_usage_error(V, "--pages given more than %d times", MAX_MANIFESTS);
@@ -296,6 +363,17 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return cli_usage_error(V, "vm launch: --pages and --ovmf (with its guest options) exclude each other");
 	if (a->has_guest && !a->guest.ovmf)
 		return cli_usage_error(V, "vm launch: the guest options need --ovmf FILE");
+	if (a->object && (a->has_policy || a->has_host_data))
+		return cli_usage_error(V, "vm launch: --object and --%s exclude each other (the object sets it)",
+				       a->has_policy ? "policy" : "host-data");
+	if (!a->object && (a->secret_hdr || a->secret || a->has_secret_gpa || a->paused))
+		return cli_usage_error(V, "vm launch: --%s needs --object sev-guest,...",
+				       a->paused ? "paused" : a->secret_hdr ? "secret-header" : a->secret ? "secret"
+											   : "secret-gpa");
+	if (!a->secret_hdr != !a->secret)
+		return cli_usage_error(V, "vm launch: --secret-header and --secret go together");
+	if (a->has_secret_gpa && !a->secret)
+		return cli_usage_error(V, "vm launch: --secret-gpa needs --secret-header and --secret");
 	if (a->chain && a->vek)
 		return cli_usage_error(V, "export-root: --chain and --vek exclude each other");
 	if (!a->socket && a->state) {
@@ -681,14 +759,27 @@ static int update(struct launcher *l, uint8_t type, uint64_t gpa, const uint8_t 
 	return 0;
 }
 
+/* Page i (0..3) of the built-in test image (documented in the usage text). */
+static void builtin_page(unsigned i, uint8_t page[SA_PAGE_SIZE])
+{
+	int n = snprintf((char *)page, SA_PAGE_SIZE, "sevattest test image page %u\n", i);
+	for (size_t j = 0; (size_t)n + j < SA_PAGE_SIZE; j++)
+		page[(size_t)n + j] = (uint8_t)((i * 37u + j) % 251u);
+}
+
+/* The built-in test image's VMSA: "sevattest test VMSA" then zeros. */
+static void builtin_vmsa(uint8_t page[SA_PAGE_SIZE])
+{
+	memset(page, 0, SA_PAGE_SIZE);
+	memcpy(page, "sevattest test VMSA", 19);
+}
+
 /* The built-in test image (documented in the usage text). */
 static int launch_builtin(struct launcher *l)
 {
 	uint8_t page[SA_PAGE_SIZE];
 	for (unsigned i = 0; i < 4; i++) {
-		int n = snprintf((char *)page, sizeof(page), "sevattest test image page %u\n", i);
-		for (size_t j = 0; (size_t)n + j < sizeof(page); j++)
-			page[(size_t)n + j] = (uint8_t)((i * 37u + j) % 251u);
+		builtin_page(i, page);
 		int rc = update(l, SA_PAGE_NORMAL, 0x00100000u + (uint64_t)i * SA_PAGE_SIZE, page);
 		if (rc)
 			return rc;
@@ -697,8 +788,7 @@ static int launch_builtin(struct launcher *l)
 	memset(page, 0, sizeof(page));
 	if (!rc)
 		rc = update(l, SA_PAGE_CPUID, 0x00801000u, page);
-	memset(page, 0, sizeof(page));
-	memcpy(page, "sevattest test VMSA", 19);
+	builtin_vmsa(page);
 	if (!rc)
 		rc = update(l, SA_PAGE_VMSA, SA_VMSA_GPA, page);
 	return rc;
@@ -825,7 +915,20 @@ static sa_status plan_page(void *ctx, uint8_t type, uint64_t gpa, const uint8_t 
 	return SA_OK;
 }
 
-static int launch_ovmf(struct launcher *l, struct cli_guest *g)
+/* QEMU measures the kernel, initrd and command line only with kernel-hashes=on (warn unless quiet: --json). */
+static void unmeasured_kernel(sa_measure_params *p, bool quiet)
+{
+	if (p->has_kernel && !quiet)
+		fprintf(stderr, "sevattest %s: vm launch: kernel-hashes is off: the kernel, initrd and command line "
+				"are not measured\n",
+			V);
+	p->has_kernel = false;
+	p->kernel = p->initrd = NULL;
+	p->kernel_len = p->initrd_len = 0;
+	p->cmdline = NULL;
+}
+
+static int launch_ovmf(struct launcher *l, struct cli_guest *g, bool measure_kernel, bool quiet)
 {
 	sa_measure_params p;
 	memset(&p, 0, sizeof(p));
@@ -833,6 +936,8 @@ static int launch_ovmf(struct launcher *l, struct cli_guest *g)
 	int rc = cli_guest_params(V, g, &p);
 	if (rc)
 		return rc;
+	if (!measure_kernel)
+		unmeasured_kernel(&p, quiet);
 	sa_error err;
 	if (sa_snp_page_plan(&p, plan_page, l, NULL, &err) != SA_OK) {
 		fprintf(stderr, "sevattest %s: vm launch: %s\n", V, err.msg);
@@ -843,63 +948,443 @@ static int launch_ovmf(struct launcher *l, struct cli_guest *g)
 
 static void hexstr(const uint8_t *p, size_t n, char *out) { sa_hex_encode(p, n, out); }
 
-static int do_vm_launch(struct args *a)
+/* ---- vm launch --object ---- */
+
+/* Parse --object (and read a sev-guest's files) before anything is launched: bad input launches nothing. */
+static int load_object(const struct args *a, sa_launchcfg *cfg)
+{
+	sa_error err;
+	sa_status st = a->object[0] == '@' ? sa_launchcfg_parse_file(a->object + 1, cfg, &err)
+					   : sa_launchcfg_parse(a->object, strlen(a->object), cfg, &err);
+	if (st != SA_OK) {
+		fprintf(stderr, "sevattest %s: vm launch: --object: %s\n", V, err.msg);
+		return CLI_EXIT_USAGE;
+	}
+	if (cfg->type == SA_LAUNCHCFG_SNP && (a->paused || a->secret))
+		return cli_usage_error(V, "vm launch: --%s needs an SEV launch (--object sev-guest,...), not sev-snp-guest",
+				       a->paused ? "paused" : "secret");
+	if (cfg->type == SA_LAUNCHCFG_SEV && a->n_pages)
+		return cli_usage_error(V, "vm launch: --pages lists SNP pages; sev-guest launches --ovmf or the "
+					  "built-in test image");
+	if (cfg->type == SA_LAUNCHCFG_SEV && cfg->has_handle && cfg->handle != 0)
+		return cli_usage_error(V, "vm launch: --object: handle=%" PRIu32 ": the emulator does not share a "
+					  "guest's keys with another (handle must be 0)",
+				       cfg->handle);
+	if (cfg->type == SA_LAUNCHCFG_SEV && cfg->has_dh_cert_file != cfg->has_session_file)
+		return cli_usage_error(V, "vm launch: --object: dh-cert-file and session-file go together (the "
+					  "session is wrapped for that certificate)");
+	if (sa_launchcfg_load_files(cfg, &err) != SA_OK) {
+		fprintf(stderr, "sevattest %s: vm launch: --object: %s\n", V, err.msg);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The object's properties the emulator takes but does not act on, comma-separated, into buf. */
+static const char *not_applied(const sa_launchcfg *cfg, char *buf, size_t cap)
+{
+	const struct {
+		bool set;
+		const char *name;
+	} props[] = {
+	    {cfg->has_sev_device, "sev-device"},
+	    {cfg->has_cbitpos, "cbitpos"},
+	    {true, "reduced-phys-bits"},
+	    {cfg->has_gosvw, "guest-visible-workarounds"},
+	    {cfg->has_init_flags, "init-flags"},
+	    {cfg->has_vcek_disabled, "vcek-disabled"},
+	    {cfg->has_id_auth && !cfg->has_id_block, "id-auth (no id-block)"},
+	    {cfg->has_author_key_enabled && !cfg->has_id_block, "author-key-enabled (no id-block)"},
+	    {cfg->has_legacy_vm_type, "legacy-vm-type"},
+	};
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		if (!props[i].set)
+			continue;
+		int k = snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", props[i].name);
+		if (k < 0 || (size_t)k >= cap - n)
+			break;
+		n += (size_t)k;
+	}
+	return buf;
+}
+
+static void json_add_str(json_object *o, const char *key, const char *value)
+{
+	json_object_object_add(o, key, json_object_new_string(value));
+}
+
+static void json_print(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* The canonical -object text of cfg, for the output ("" if it cannot be had). */
+static char *object_text(const sa_launchcfg *cfg)
+{
+	char *t = NULL;
+	sa_error err;
+	if (sa_launchcfg_format(cfg, &t, &err) != SA_OK)
+		return NULL;
+	return t;
+}
+
+static void abandon_guest(struct launcher *l, bool sev)
+{
+	/* A half-launched guest is of no use: decommission it. */
+	sa_error err;
+	uint32_t fw;
+	if (sa_emu_client_decommission(l->c, l->handle, &fw, &err) != SA_OK)
+		fprintf(stderr, "sevattest %s: could not decommission the half-launched %s guest %" PRIu32 ": %s\n", V,
+			sev ? "SEV" : "SNP", l->handle, err.msg);
+}
+
+/* ---- vm launch: SNP ---- */
+
+static int do_snp_launch(struct args *a, const sa_launchcfg *cfg)
 {
 	struct launcher l = {0};
 	sa_error err;
 	uint32_t fw;
 	if (connect_host(a, &l.c, &err) != SA_OK)
 		return refused(&err);
-	uint64_t policy = a->has_policy ? a->policy : DEFAULT_POLICY;
+	uint64_t policy = cfg ? cfg->policy : a->has_policy ? a->policy : DEFAULT_POLICY;
+	const uint8_t *host_data = cfg && cfg->has_host_data ? cfg->host_data : a->host_data;
+	bool id_block = cfg && cfg->has_id_block;
 	int rc = 0;
 	if (sa_emu_client_launch_start(l.c, policy, &l.handle, &fw, &err) != SA_OK) {
 		rc = refused(&err);
 		goto out;
 	}
 	if (a->has_guest)
-		rc = launch_ovmf(&l, &a->guest);
+		rc = launch_ovmf(&l, &a->guest, !cfg || cfg->kernel_hashes, a->json);
 	else if (a->n_pages == 0)
 		rc = launch_builtin(&l);
 	for (size_t i = 0; !rc && i < a->n_pages; i++)
 		rc = launch_manifest(&l, a->pages[i]);
-	if (rc)
-		goto abandon;
+	if (rc) {
+		abandon_guest(&l, false);
+		goto out;
+	}
 	uint8_t ld[48];
 	char sock[SA_EP_PATH_MAX + 1];
-	if (sa_emu_client_launch_finish(l.c, l.handle, NULL, NULL, false, a->host_data, ld, sock, &fw, &err) != SA_OK) {
+	if (sa_emu_client_launch_finish(l.c, l.handle, id_block ? cfg->id_block : NULL, id_block ? cfg->id_auth : NULL,
+					id_block && cfg->author_key_enabled, host_data, ld, sock, &fw,
+					&err) != SA_OK) {
 		rc = refused(&err);
-		goto abandon;
+		abandon_guest(&l, false);
+		goto out;
 	}
-	char ldh[97], hdh[65];
+	char ldh[97], hdh[65], ign[256];
 	hexstr(ld, sizeof(ld), ldh);
-	hexstr(a->host_data, sizeof(a->host_data), hdh);
+	hexstr(host_data, 32, hdh);
+	char *obj = cfg ? object_text(cfg) : NULL;
 	if (a->json) {
 		json_object *o = json_object_new_object();
 		char pol[24];
 		snprintf(pol, sizeof(pol), "0x%" PRIx64, policy);
 		json_object_object_add(o, "handle", json_object_new_int64(l.handle));
-		json_object_object_add(o, "socket", json_object_new_string(sock));
-		json_object_object_add(o, "launch_digest", json_object_new_string(ldh));
-		json_object_object_add(o, "policy", json_object_new_string(pol));
-		json_object_object_add(o, "host_data", json_object_new_string(hdh));
+		json_add_str(o, "socket", sock);
+		json_add_str(o, "launch_digest", ldh);
+		json_add_str(o, "policy", pol);
+		json_add_str(o, "host_data", hdh);
 		json_object_object_add(o, "pages", json_object_new_int64((int64_t)l.pages));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		if (cfg) {
+			json_add_str(o, "object", obj ? obj : "");
+			json_object_object_add(o, "id_block", json_object_new_boolean(id_block));
+			json_object_object_add(o, "author_key_enabled",
+					       json_object_new_boolean(id_block && cfg->author_key_enabled));
+			json_add_str(o, "not_applied", not_applied(cfg, ign, sizeof(ign)));
+		}
+		json_print(o);
 	} else {
 		printf("handle:        %" PRIu32 "\n", l.handle);
 		printf("guest channel: %s\n", sock);
 		printf("launch digest: %s\n", ldh);
 		printf("policy:        0x%" PRIx64 "\n", policy);
 		printf("pages:         %zu\n", l.pages);
+		if (cfg) {
+			printf("host data:     %s\n", hdh);
+			printf("id block:      %s\n", !id_block ? "none"
+							: cfg->author_key_enabled ? "checked, with the author key"
+										  : "checked");
+			printf("object:        %s\n", obj ? obj : "");
+			printf("not applied:   %s\n", not_applied(cfg, ign, sizeof(ign)));
+		}
 	}
-	goto out;
-abandon:
-	/* A half-launched guest is of no use: decommission it. */
-	if (sa_emu_client_decommission(l.c, l.handle, &fw, &err) != SA_OK)
-		fprintf(stderr, "sevattest %s: could not decommission the half-launched guest %" PRIu32 ": %s\n", V,
-			l.handle, err.msg);
+	free(obj);
 out:
 	sa_emu_client_close(l.c);
+	return rc;
+}
+
+/* ---- vm launch: SEV and SEV-ES ---- */
+
+/* A file of exactly want bytes (want 0: any length up to SA_SEV_SECRET_MAX), binary or base64. */
+static int read_blob(const char *opt, const char *path, size_t want, uint8_t **out, size_t *out_len)
+{
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	sa_error e;
+	sa_status st = cli_read_file(path, &raw, &raw_len, &e);
+	if (st == SA_OK)
+		st = sa_decode_input(raw, raw_len, SA_INPUT_AUTO, want ? want : raw_len, out, out_len, NULL, &e);
+	free(raw);
+	if (st != SA_OK) {
+		fprintf(stderr, "sevattest %s: --%s %s: %s\n", V, opt, path, e.msg);
+		return CLI_EXIT_USAGE;
+	}
+	if ((want && *out_len != want) || (!want && (*out_len == 0 || *out_len > SA_SEV_SECRET_MAX))) {
+		if (want)
+			fprintf(stderr, "sevattest %s: --%s %s: %zu bytes, expected %zu\n", V, opt, path, *out_len, want);
+		else
+			fprintf(stderr, "sevattest %s: --%s %s: %zu bytes, expected 1 to %d\n", V, opt, path, *out_len,
+				SA_SEV_SECRET_MAX);
+		free(*out);
+		*out = NULL;
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* OVMF's SEV secret area (GUID 4c2eb361-...): its base, QEMU's default GPA for a launch secret. */
+static bool ovmf_secret_gpa(const uint8_t *ovmf, size_t len, uint64_t *gpa)
+{
+	const uint8_t *d;
+	size_t n;
+	sa_error err;
+	if (sa_ovmf_find_entry(ovmf, len, "4c2eb361-7d9b-4cc3-8081-127c90d3d294", &d, &n, &err) != SA_OK || !d ||
+	    n < 8)
+		return false;
+	*gpa = (uint64_t)d[0] | (uint64_t)d[1] << 8 | (uint64_t)d[2] << 16 | (uint64_t)d[3] << 24;
+	return *gpa != 0;
+}
+
+struct sev_plan {
+	sa_measure_params p;
+	sa_measure_result expected; /* with --ovmf */
+	sa_ovmf ovmf;
+	bool have_ovmf;
+};
+
+/* With --ovmf: what QEMU measures, and the digest `sevattest measure` predicts for it. */
+static int sev_prepare(struct args *a, const sa_launchcfg *cfg, struct sev_plan *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	if (!a->has_guest)
+		return 0;
+	sp->p.mode = sa_launchcfg_is_es(cfg) ? SA_MEASURE_SEVES : SA_MEASURE_SEV;
+	int rc = cli_guest_params(V, &a->guest, &sp->p);
+	if (rc)
+		return rc;
+	if (!cfg->kernel_hashes)
+		unmeasured_kernel(&sp->p, a->json);
+	sa_error err;
+	if (sa_measure(&sp->p, &sp->expected, &err) != SA_OK ||
+	    sa_ovmf_parse(sp->p.ovmf, sp->p.ovmf_len, &sp->ovmf, &err) != SA_OK) {
+		fprintf(stderr, "sevattest %s: vm launch: %s\n", V, err.msg);
+		return CLI_EXIT_USAGE;
+	}
+	sp->have_ovmf = true;
+	return 0;
+}
+
+/* The daemon refused a command (its message names the command). */
+static int sev_refused(const sa_error *err)
+{
+	fprintf(stderr, "sevattest %s: vm launch: %s\n", V, err->msg);
+	return CLI_EXIT_REJECTED;
+}
+
+/* LAUNCH_UPDATE_DATA and, for SEV-ES, LAUNCH_UPDATE_VMSA: the plan's, or the built-in image's. */
+static int sev_send(struct launcher *l, const sa_launchcfg *cfg, const struct sev_plan *sp, unsigned *vmsas)
+{
+	sa_error err;
+	uint32_t fw;
+	uint8_t page[SA_PAGE_SIZE];
+	bool es = sa_launchcfg_is_es(cfg);
+	*vmsas = 0;
+	if (!sp->have_ovmf) {
+		for (unsigned i = 0; i < 4; i++) {
+			builtin_page(i, page);
+			if (sa_emu_client_sev_launch_update_data(l->c, l->handle, page, sizeof(page), &fw, &err) != SA_OK)
+				return sev_refused(&err);
+			l->pages++;
+		}
+		if (es) {
+			builtin_vmsa(page);
+			if (sa_emu_client_sev_launch_update_vmsa(l->c, l->handle, page, &fw, &err) != SA_OK)
+				return sev_refused(&err);
+			(*vmsas)++;
+		}
+		return 0;
+	}
+	if (sa_emu_client_sev_launch_update_data(l->c, l->handle, sp->p.ovmf, sp->p.ovmf_len, &fw, &err) != SA_OK)
+		return sev_refused(&err);
+	l->pages += sp->p.ovmf_len / SA_PAGE_SIZE;
+	if (sp->expected.has_hashes_table &&
+	    sa_emu_client_sev_launch_update_data(l->c, l->handle, sp->expected.hashes_table,
+						 sizeof(sp->expected.hashes_table), &fw, &err) != SA_OK)
+		return sev_refused(&err);
+	for (unsigned i = 0; es && i < sp->p.vcpus; i++) {
+		/* QEMU's order: vCPU 0 (the BSP) first; SEV-ES VMSAs carry SEV_FEATURES 0 */
+		uint32_t eip = i == 0 ? SA_BSP_EIP : sp->ovmf.sev_es_reset_eip;
+		if (sa_vmsa_build(sp->p.vmm, eip, sp->p.vcpu_sig, 0, page, &err) != SA_OK) {
+			fprintf(stderr, "sevattest %s: vm launch: vCPU %u: %s\n", V, i, err.msg);
+			return CLI_EXIT_USAGE;
+		}
+		if (sa_emu_client_sev_launch_update_vmsa(l->c, l->handle, page, &fw, &err) != SA_OK) {
+			fprintf(stderr, "sevattest %s: vm launch: LAUNCH_UPDATE_VMSA of vCPU %u: %s\n", V, i, err.msg);
+			return CLI_EXIT_REJECTED;
+		}
+		(*vmsas)++;
+	}
+	return 0;
+}
+
+/* The VM's QMP socket, from the daemon's list (a paused guest has not finished, which would name it). */
+static void find_qmp(sa_emu_client *c, uint32_t handle, char *qmp, size_t cap)
+{
+	sa_ep_vm_info *vms = NULL;
+	size_t n = 0;
+	uint32_t total = 0;
+	sa_error err;
+	qmp[0] = '\0';
+	if (sa_emu_client_vm_list(c, &vms, &n, &total, &err) != SA_OK)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (vms[i].handle == handle)
+			snprintf(qmp, cap, "%s", vms[i].qmp);
+	free(vms);
+}
+
+static int do_sev_launch(struct args *a, const sa_launchcfg *cfg)
+{
+	struct sev_plan *sp = calloc(1, sizeof(*sp));
+	uint8_t *hdr = NULL, *secret = NULL;
+	size_t hdr_len = 0, secret_len = 0;
+	if (!sp) {
+		fprintf(stderr, "sevattest %s: out of memory\n", V);
+		return CLI_EXIT_USAGE;
+	}
+	int rc = sev_prepare(a, cfg, sp);
+	if (!rc && a->secret_hdr)
+		rc = read_blob("secret-header", a->secret_hdr, SA_SEV_SECRET_HDR_SIZE, &hdr, &hdr_len);
+	if (!rc && a->secret)
+		rc = read_blob("secret", a->secret, 0, &secret, &secret_len);
+	uint64_t gpa = a->secret_gpa;
+	if (!rc && a->secret && !a->has_secret_gpa &&
+	    !(sp->have_ovmf && ovmf_secret_gpa(sp->p.ovmf, sp->p.ovmf_len, &gpa)))
+		rc = cli_usage_error(V, "vm launch: --secret needs --secret-gpa HEX (%s)",
+				     sp->have_ovmf ? "the OVMF image has no SEV secret area" : "no --ovmf image");
+	if (rc)
+		goto done;
+
+	struct launcher l = {0};
+	sa_error err;
+	uint32_t fw;
+	bool es = sa_launchcfg_is_es(cfg);
+	if (connect_host(a, &l.c, &err) != SA_OK) {
+		rc = refused(&err);
+		goto done;
+	}
+	if (sa_emu_client_sev_launch_start(l.c, (uint32_t)cfg->policy, cfg->godh_loaded ? cfg->godh : NULL,
+					   SA_LAUNCHCFG_GODH_SIZE, cfg->session_loaded ? cfg->session : NULL,
+					   SA_LAUNCHCFG_SESSION_SIZE, &l.handle, &fw, &err) != SA_OK) {
+		rc = sev_refused(&err);
+		goto close;
+	}
+	unsigned vmsas = 0;
+	rc = sev_send(&l, cfg, sp, &vmsas);
+	uint8_t blob[SA_SEV_MEASURE_BLOB_SIZE];
+	if (!rc && sa_emu_client_sev_launch_measure(l.c, l.handle, blob, &fw, &err) != SA_OK)
+		rc = sev_refused(&err);
+	if (!rc && secret &&
+	    sa_emu_client_sev_launch_secret(l.c, l.handle, hdr, secret, secret_len, gpa, &fw, &err) != SA_OK)
+		rc = sev_refused(&err);
+	char qmp[SA_EP_PATH_MAX + 1] = "";
+	if (!rc && a->paused)
+		find_qmp(l.c, l.handle, qmp, sizeof(qmp));
+	else if (!rc && sa_emu_client_sev_launch_finish(l.c, l.handle, qmp, sizeof(qmp), &fw, &err) != SA_OK)
+		rc = sev_refused(&err);
+	sa_emu_sev_guest_info gi;
+	memset(&gi, 0, sizeof(gi));
+	if (!rc && sa_emu_client_sev_guest_info(l.c, l.handle, &gi, &err) != SA_OK)
+		rc = sev_refused(&err);
+	if (rc) {
+		abandon_guest(&l, true);
+		goto close;
+	}
+	char *b64 = sa_base64_encode(blob, sizeof(blob));
+	char *obj = object_text(cfg);
+	char ldh[65], exh[65], ign[256];
+	hexstr(gi.launch_digest, sizeof(gi.launch_digest), ldh);
+	if (sp->have_ovmf)
+		hexstr(sp->expected.digest, 32, exh);
+	const char *state = a->paused ? "launch-secret (paused: `cont` over QMP finishes the launch)" : "running";
+	if (a->json) {
+		json_object *o = json_object_new_object();
+		char pol[16];
+		snprintf(pol, sizeof(pol), "0x%" PRIx32, (uint32_t)cfg->policy);
+		json_object_object_add(o, "handle", json_object_new_int64(l.handle));
+		json_add_str(o, "type", es ? "SEV-ES" : "SEV");
+		json_add_str(o, "policy", pol);
+		json_add_str(o, "launch_measure", b64 ? b64 : "");
+		json_add_str(o, "launch_digest", ldh);
+		if (sp->have_ovmf)
+			json_add_str(o, "expected_launch_digest", exh);
+		json_object_object_add(o, "data_pages", json_object_new_int64((int64_t)l.pages));
+		json_object_object_add(o, "vmsas", json_object_new_int64(vmsas));
+		json_object_object_add(o, "secrets", json_object_new_int64(gi.secrets));
+		json_add_str(o, "state", a->paused ? "launch-secret" : "running");
+		json_add_str(o, "qmp", qmp);
+		json_add_str(o, "object", obj ? obj : "");
+		json_add_str(o, "not_applied", not_applied(cfg, ign, sizeof(ign)));
+		json_print(o);
+	} else {
+		printf("handle:         %" PRIu32 "\n", l.handle);
+		printf("type:           %s\n", es ? "SEV-ES" : "SEV");
+		printf("policy:         0x%" PRIx32 "\n", (uint32_t)cfg->policy);
+		printf("launch measure: %s\n", b64 ? b64 : "");
+		printf("launch digest:  %s\n", ldh);
+		if (sp->have_ovmf)
+			printf("expected:       %s (sevattest measure --mode %s)\n", exh, es ? "seves" : "sev");
+		printf("data:           %zu pages, %u VMSA%s\n", l.pages, vmsas, vmsas == 1 ? "" : "s");
+		printf("secrets:        %" PRIu32 " injected\n", gi.secrets);
+		printf("state:          %s\n", state);
+		printf("QMP socket:     %s\n", qmp);
+		printf("object:         %s\n", obj ? obj : "");
+		printf("not applied:    %s\n", not_applied(cfg, ign, sizeof(ign)));
+	}
+	free(b64);
+	free(obj);
+close:
+	sa_emu_client_close(l.c);
+done:
+	if (secret)
+		OPENSSL_cleanse(secret, secret_len);
+	free(hdr);
+	free(secret);
+	free(sp);
+	return rc;
+}
+
+static int do_vm_launch(struct args *a)
+{
+	if (!a->object)
+		return do_snp_launch(a, NULL);
+	sa_launchcfg *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		fprintf(stderr, "sevattest %s: out of memory\n", V);
+		return CLI_EXIT_USAGE;
+	}
+	int rc = load_object(a, cfg);
+	if (!rc)
+		rc = cfg->type == SA_LAUNCHCFG_SEV ? do_sev_launch(a, cfg) : do_snp_launch(a, cfg);
+	sa_launchcfg_clear(cfg);
+	free(cfg);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* sevattest show report|cert: every field of a report or certificate, decoded for people or as JSON. */
+/* sevattest show report|cert|sev-cert: every field of a report or certificate, decoded for people or as JSON. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include "sevattest/json.h"
 #include "sevattest/product.h"
 #include "sevattest/report.h"
+#include "sevattest/sev_cert.h"
 #include "sevattest/snp_policy.h"
 #include "sevattest/tcb.h"
 
@@ -28,13 +29,19 @@
 static const char show_usage[] =
 	"Usage: sevattest show report FILE [--json] [--product NAME] [--format FORMAT] [--report-offset N]\n"
 	"       sevattest show cert FILE [--json]\n"
+	"       sevattest show sev-cert FILE [--json]\n"
 	"\n"
 	"Print every field of an SNP attestation report, or of each certificate in a\n"
-	"file (PEM bundle or one DER certificate), decoded.  FILE may be '-' for\n"
-	"standard input.  Nothing is verified: use 'sevattest verify' for that.\n"
+	"file (PEM bundle or one DER certificate), decoded.  sev-cert: AMD's own\n"
+	"formats for SEV/SEV-ES: a 0x824-byte SEV certificate (OCA, PEK, PDH, CEK) or\n"
+	"a bundle of them (PEK, OCA, CEK as PDH_CERT_EXPORT returns), or AMD CA\n"
+	"certificates (ARK, ASK, ask_ark_<product>.cert); raw binary, hex or base64.\n"
+	"FILE may be '-' for standard input.  Nothing is verified: use 'sevattest\n"
+	"verify' for that.\n"
 	"\n"
 	"Options:\n"
-	"  --json                 print JSON instead of text (for cert: an array, one object per certificate)\n"
+	"  --json                 print JSON instead of text (for cert and sev-cert: an array, one object per\n"
+	"                         certificate)\n"
 	"  --product NAME         Milan, Genoa or Turin: the TCB layout to decode with when the report does\n"
 	"                         not name its product (version 2 reports have no CPUID fields)\n" CLI_REPORT_INPUT_HELP
 	"  -h, --help             show this help\n"
@@ -355,6 +362,360 @@ static int show_cert(const char *path, bool json)
 	return rc;
 }
 
+/* ---- show sev-cert ---- */
+
+/* Integers of AMD's formats are little-endian; shown as hex numbers (big-endian, no leading zero bytes). */
+static char *le_number_hex(const uint8_t *le, size_t n)
+{
+	while (n > 1 && le[n - 1] == 0)
+		n--;
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", le[n - 1 - i]);
+	return s;
+}
+
+static bool jset(json_object *o, const char *key, json_object *v)
+{
+	if (!v)
+		return false;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+static bool jfmt(json_object *o, const char *key, const char *fmt, ...) SA_PRINTF(3, 4);
+static bool jfmt(json_object *o, const char *key, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return jset(o, key, json_object_new_string(buf));
+}
+
+static bool jbytes(json_object *o, const char *key, const uint8_t *data, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return false;
+	sa_hex_encode(data, n, s);
+	bool ok = jset(o, key, json_object_new_string(s));
+	free(s);
+	return ok;
+}
+
+static bool jnumber(json_object *o, const char *key, const uint8_t *le, size_t n)
+{
+	char *s = le_number_hex(le, n);
+	bool ok = s && jset(o, key, json_object_new_string(s));
+	free(s);
+	return ok;
+}
+
+/* The used width of an RSA signature slot: 256 bytes when the upper half is zero, else 512. */
+static size_t rsa_sig_width(const uint8_t sig[SA_SEV_SIG_SIZE])
+{
+	return sa_all_zero(sig + 256, SA_SEV_SIG_SIZE - 256) ? 256 : SA_SEV_SIG_SIZE;
+}
+
+static bool sev_algo_is_ec(uint32_t a) { return a == 0x2 || a == 0x3 || a == 0x102 || a == 0x103; }
+
+static json_object *sev_cert_json(const sa_sev_cert *c, size_t offset)
+{
+	json_object *o = json_object_new_object(), *key = json_object_new_object(), *sigs = json_object_new_array();
+	bool ok = o && key && sigs;
+	ok = ok && jfmt(o, "format", "SEV certificate (0x824)") && jset(o, "offset", json_object_new_int64((int64_t)offset));
+	ok = ok && jset(o, "version", json_object_new_int64(c->version));
+	ok = ok && jfmt(o, "api_version", "%u.%u", c->api_major, c->api_minor);
+	ok = ok && jfmt(o, "reserved", "0x%04x", c->reserved);
+	ok = ok && jfmt(o, "usage", "%s", sa_sev_usage_name(c->pub_key_usage)) &&
+	     jfmt(o, "usage_raw", "0x%x", c->pub_key_usage);
+	ok = ok && jfmt(o, "algorithm", "%s", sa_sev_algo_name(c->pub_key_algo)) &&
+	     jfmt(o, "algorithm_raw", "0x%x", c->pub_key_algo);
+	const uint8_t *k = c->pub_key;
+	uint32_t k0 = (uint32_t)k[0] | (uint32_t)k[1] << 8 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 24;
+	if (sev_algo_is_ec(c->pub_key_algo)) {
+		ok = ok && jfmt(key, "type", "EC %s", k0 == 2 ? "P-384" : "unknown curve");
+		ok = ok && jset(key, "curve", json_object_new_int64(k0));
+		ok = ok && jnumber(key, "qx", k + 4, 72) && jnumber(key, "qy", k + 4 + 72, 72);
+		ok = ok && jset(key, "reserved_zero", json_object_new_boolean(sa_all_zero(k + 4 + 144, 0x404 - 4 - 144)));
+	} else {
+		ok = ok && jfmt(key, "type", "RSA-%u", k0);
+		ok = ok && jset(key, "modulus_bits", json_object_new_int64(k0));
+		ok = ok && jnumber(key, "exponent", k + 4, 512) && jnumber(key, "modulus", k + 4 + 512, 512);
+	}
+	uint8_t fp[32];
+	sa_error err;
+	ok = ok && sa_sev_cert_key_fingerprint(c, fp, &err) == SA_OK && jbytes(key, "fingerprint_sha256", fp, 32);
+	ok = ok && jset(o, "public_key", key);
+	if (!ok)
+		key = NULL;
+	for (unsigned i = 0; ok && i < 2; i++) {
+		const sa_sev_sig *s = &c->sig[i];
+		json_object *j = json_object_new_object();
+		ok = j && jset(j, "slot", json_object_new_int(1 + (int)i)) &&
+		     jfmt(j, "usage", "%s", sa_sev_usage_name(s->usage)) && jfmt(j, "usage_raw", "0x%x", s->usage) &&
+		     jfmt(j, "algorithm", "%s", sa_sev_algo_name(s->algo)) && jfmt(j, "algorithm_raw", "0x%x", s->algo);
+		if (ok && s->usage == SA_SEV_USAGE_INVALID) {
+			ok = jset(j, "empty", json_object_new_boolean(true)) &&
+			     jset(j, "all_zero", json_object_new_boolean(sa_all_zero(s->sig, sizeof(s->sig))));
+		} else if (ok && (s->algo == 0x2 || s->algo == 0x102)) {
+			ok = jset(j, "empty", json_object_new_boolean(false)) && jnumber(j, "r", s->sig, 72) &&
+			     jnumber(j, "s", s->sig + 72, 72);
+		} else if (ok) {
+			size_t w = rsa_sig_width(s->sig);
+			ok = jset(j, "empty", json_object_new_boolean(false)) &&
+			     jset(j, "signature_bytes", json_object_new_int64((int64_t)w)) &&
+			     jnumber(j, "signature", s->sig, w);
+		}
+		if (!ok || json_object_array_add(sigs, j) != 0) {
+			json_object_put(j);
+			ok = false;
+		}
+	}
+	ok = ok && jset(o, "signatures", sigs);
+	if (!ok) {
+		json_object_put(o);
+		json_object_put(key);
+		json_object_put(sigs);
+		return NULL;
+	}
+	return o;
+}
+
+static json_object *amd_cert_json(const sa_amd_cert *c, size_t offset)
+{
+	json_object *o = json_object_new_object();
+	bool ok = o != NULL;
+	ok = ok && jfmt(o, "format", "AMD CA certificate (%zu bytes)", c->encoded_len) &&
+	     jset(o, "offset", json_object_new_int64((int64_t)offset));
+	ok = ok && jset(o, "version", json_object_new_int64(c->version));
+	ok = ok && jbytes(o, "key_id", c->key_id, 16) && jbytes(o, "certifying_id", c->certifying_id, 16);
+	ok = ok && jset(o, "self_certified", json_object_new_boolean(memcmp(c->key_id, c->certifying_id, 16) == 0));
+	ok = ok && jfmt(o, "usage", "%s", sa_sev_usage_name(c->key_usage)) && jfmt(o, "usage_raw", "0x%x", c->key_usage);
+	ok = ok && jbytes(o, "reserved", c->reserved, sizeof(c->reserved));
+	ok = ok && jset(o, "pub_exp_bits", json_object_new_int64(c->pub_exp_bits)) &&
+	     jset(o, "modulus_bits", json_object_new_int64(c->modulus_bits));
+	ok = ok && jnumber(o, "exponent", c->pub_exp, c->pub_exp_bits / 8) &&
+	     jnumber(o, "modulus", c->modulus, c->modulus_bits / 8);
+	ok = ok && jset(o, "signed_bytes", json_object_new_int64((int64_t)c->signed_len));
+	if (ok && c->has_signature)
+		ok = jfmt(o, "signature_scheme", "RSASSA-PSS, %s, salt = digest length",
+			  c->modulus_bits == 2048 ? "SHA-256" : "SHA-384") &&
+		     jnumber(o, "signature", c->signature, c->modulus_bits / 8);
+	else if (ok)
+		ok = json_object_object_add(o, "signature", NULL) == 0; /* JSON null: the unsigned form */
+	uint8_t fp[32];
+	sa_error err;
+	ok = ok && sa_amd_cert_fingerprint(c, fp, &err) == SA_OK && jbytes(o, "fingerprint_sha256", fp, 32);
+	const sa_sev_ark_pin *pin = sa_sev_ark_pin_match(c);
+	if (ok && pin)
+		ok = jfmt(o, "pin", "%s", pin->name) && jfmt(o, "product", "%s", sa_sev_product_name(pin->product));
+	/* an ASK: the product of the pinned ARK whose key id certified it */
+	size_t npins = 0;
+	const sa_sev_ark_pin *pins = sa_sev_ark_pins(&npins);
+	for (size_t i = 0; ok && !pin && i < npins; i++)
+		if (c->key_usage == SA_SEV_USAGE_ASK && memcmp(pins[i].key_id, c->certifying_id, 16) == 0)
+			ok = jfmt(o, "issuer_pin", "%s", pins[i].name) &&
+			     jfmt(o, "product", "%s", sa_sev_product_name(pins[i].product));
+	if (!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *jget(json_object *o, const char *key, const char *dflt)
+{
+	const char *v = jstr(o, key);
+	return v ? v : dflt;
+}
+
+/* A long hex string under a label, HEX_PER_LINE bytes a line. */
+static void field_hexstr(const char *label, const char *hex)
+{
+	size_t n = strlen(hex), step = 2 * HEX_PER_LINE;
+	for (size_t off = 0; off < n || off == 0; off += step) {
+		int k = (int)(n - off < step ? n - off : step);
+		if (off == 0)
+			printf("%-*s %.*s\n", LABEL_W, label[0] ? label : "", k, hex + off);
+		else
+			printf("%-*s %.*s\n", LABEL_W, "", k, hex + off);
+		if (n == 0)
+			break;
+	}
+}
+
+static void field_hexkey(json_object *o, const char *key, const char *label)
+{
+	char l[64];
+	snprintf(l, sizeof(l), "%s:", label);
+	const char *v = jstr(o, key);
+	field_hexstr(l, v ? v : "(none)");
+}
+
+static void print_sev_cert_text(json_object *c)
+{
+	field("  Format", "%s at byte %s", jget(c, "format", "?"), jget(c, "offset", "?"));
+	field("  VERSION", "%s", jget(c, "version", "?"));
+	field("  API version", "%s (API_MAJOR.API_MINOR of the firmware that made it)", jget(c, "api_version", "?"));
+	field("  reserved", "%s", jget(c, "reserved", "?"));
+	field("  PUB_KEY_USAGE", "%s (%s)", jget(c, "usage_raw", "?"), jget(c, "usage", "?"));
+	field("  PUB_KEY_ALGO", "%s (%s)", jget(c, "algorithm_raw", "?"), jget(c, "algorithm", "?"));
+	json_object *k = NULL;
+	if (json_object_object_get_ex(c, "public_key", &k) && k) {
+		field("  PUB_KEY", "%s", jget(k, "type", "?"));
+		if (jstr(k, "curve")) {
+			field("    CURVE", "%s", jget(k, "curve", "?"));
+			field_hexkey(k, "qx", "    QX (big-endian)");
+			field_hexkey(k, "qy", "    QY (big-endian)");
+			field("    reserved", "%s", json_object_get_boolean(json_object_object_get(k, "reserved_zero"))
+							 ? "all zero"
+							 : "NOT all zero");
+		} else {
+			field("    MODULUS_SIZE", "%s bits", jget(k, "modulus_bits", "?"));
+			field_hexkey(k, "exponent", "    PUB_EXP (big-endian)");
+			field_hexkey(k, "modulus", "    MODULUS (big-endian)");
+		}
+		field("    SHA-256 of PUB_KEY", "%s", jget(k, "fingerprint_sha256", "?"));
+	}
+	json_object *sigs = NULL;
+	if (!json_object_object_get_ex(c, "signatures", &sigs) || !sigs)
+		return;
+	for (size_t i = 0; i < json_object_array_length(sigs); i++) {
+		json_object *s = json_object_array_get_idx(sigs, i);
+		char l[64];
+		snprintf(l, sizeof(l), "  SIG%s", jget(s, "slot", "?"));
+		if (json_object_get_boolean(json_object_object_get(s, "empty"))) {
+			field(l, "empty (USAGE %s, ALGO %s)", jget(s, "usage_raw", "?"), jget(s, "algorithm_raw", "?"));
+			continue;
+		}
+		field(l, "by %s (%s), %s (%s)", jget(s, "usage", "?"), jget(s, "usage_raw", "?"), jget(s, "algorithm", "?"),
+		      jget(s, "algorithm_raw", "?"));
+		if (jstr(s, "r")) {
+			field_hexkey(s, "r", "    R (big-endian)");
+			field_hexkey(s, "s", "    S (big-endian)");
+		} else {
+			char sl[64];
+			snprintf(sl, sizeof(sl), "    RSA-PSS, %s bytes", jget(s, "signature_bytes", "?"));
+			field_hexkey(s, "signature", sl);
+		}
+	}
+}
+
+static void print_amd_cert_text(json_object *c)
+{
+	field("  Format", "%s at byte %s", jget(c, "format", "?"), jget(c, "offset", "?"));
+	field("  VERSION", "%s", jget(c, "version", "?"));
+	field("  KEY_ID", "%s", jget(c, "key_id", "?"));
+	field("  CERTIFYING_ID", "%s%s", jget(c, "certifying_id", "?"),
+	      json_object_get_boolean(json_object_object_get(c, "self_certified")) ? " (itself)" : "");
+	field("  KEY_USAGE", "%s (%s)", jget(c, "usage_raw", "?"), jget(c, "usage", "?"));
+	field("  reserved", "%s", jget(c, "reserved", "?"));
+	field("  PUB_EXP_SIZE", "%s bits", jget(c, "pub_exp_bits", "?"));
+	field("  MODULUS_SIZE", "%s bits", jget(c, "modulus_bits", "?"));
+	field_hexkey(c, "exponent", "  PUB_EXP (big-endian)");
+	field_hexkey(c, "modulus", "  MODULUS (big-endian)");
+	if (jstr(c, "signature")) {
+		field("  SIGNATURE", "%s", jget(c, "signature_scheme", "?"));
+		field_hexkey(c, "signature", "    (big-endian)");
+	} else {
+		field("  SIGNATURE", "none (the unsigned form, as AMD publishes the Naples ARK)");
+	}
+	field("  Signed bytes", "%s", jget(c, "signed_bytes", "?"));
+	field("  SHA-256 (signed part)", "%s", jget(c, "fingerprint_sha256", "?"));
+	if (jstr(c, "pin"))
+		field("  Pinned", "yes: %s (%s)", jstr(c, "pin"), jget(c, "product", "?"));
+	else if (jstr(c, "issuer_pin"))
+		field("  Pinned", "no; certified by %s (%s)", jstr(c, "issuer_pin"), jget(c, "product", "?"));
+	else
+		field("  Pinned", "no (not one of AMD's ARKs)");
+}
+
+/* A SEV certificate or a bundle of them when the size is a multiple of 0x824, else AMD CA certificates. */
+static int show_sev_cert(const char *path, bool json)
+{
+	uint8_t *raw = NULL, *data = NULL;
+	size_t raw_len = 0, len = 0;
+	sa_error err = {0};
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+	if (cli_read_file(path, &raw, &raw_len, &err) != SA_OK)
+		return cli_input_error(VERB, &err);
+	sa_status s = sa_decode_input(raw, raw_len, SA_INPUT_AUTO, SA_SEV_CERT_SIZE, &data, &len, NULL, &err);
+	free(raw);
+	if (s != SA_OK) {
+		sa_error_wrap(&err, err.code, "%s", name);
+		return cli_input_error(VERB, &err);
+	}
+	json_object *arr = json_object_new_array();
+	/* SEV certificates come in multiples of 0x824 bytes and carry their usage (0x1001..0x1004) at byte 8,
+	 * where an AMD CA certificate has key id bytes: a truncated SEV certificate is still reported as one. */
+	uint32_t usage8 = len >= 12 ? (uint32_t)data[8] | (uint32_t)data[9] << 8 | (uint32_t)data[10] << 16 |
+					      (uint32_t)data[11] << 24
+				    : 0;
+	bool sev = len > 0 && (len % SA_SEV_CERT_SIZE == 0 || (usage8 >= SA_SEV_USAGE_OCA && usage8 <= SA_SEV_USAGE_CEK));
+	sa_reader r;
+	sa_reader_init(&r, data, len);
+	if (len == 0)
+		s = sa_error_set(&err, SA_ERR_TRUNCATED, "empty, expected a SEV or AMD CA certificate");
+	while (s == SA_OK && arr && sa_reader_remaining(&r) > 0) {
+		size_t at = sa_reader_offset(&r);
+		json_object *o = NULL;
+		if (sev) {
+			sa_sev_cert c;
+			if ((s = sa_sev_cert_read(&r, &c, &err)) == SA_OK)
+				o = sev_cert_json(&c, at);
+		} else {
+			sa_amd_cert *c = malloc(sizeof(*c));
+			if (!c)
+				s = sa_error_set(&err, SA_ERR_NOMEM, "out of memory");
+			else if ((s = sa_amd_cert_read(&r, c, &err)) == SA_OK)
+				o = amd_cert_json(c, at);
+			free(c);
+		}
+		if (s != SA_OK) {
+			sa_error_wrap(&err, err.code, "certificate %zu at byte %zu (%s)", json_object_array_length(arr) + 1,
+				      at, sev ? "a multiple of 0x824 bytes: read as SEV certificates" : "read as AMD CA certificates");
+			break;
+		}
+		if (!o || json_object_array_add(arr, o) != 0) {
+			json_object_put(o);
+			s = sa_error_set(&err, SA_ERR_NOMEM, "out of memory rendering certificates");
+		}
+	}
+	free(data);
+	if (!arr)
+		s = sa_error_set(&err, SA_ERR_NOMEM, "out of memory rendering certificates");
+	if (s != SA_OK) {
+		json_object_put(arr);
+		sa_error_wrap(&err, err.code, "%s", name);
+		return cli_input_error(VERB, &err);
+	}
+	if (json) {
+		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		size_t n = json_object_array_length(arr);
+		for (size_t i = 0; i < n; i++) {
+			json_object *c = json_object_array_get_idx(arr, i);
+			if (i)
+				putchar('\n');
+			printf("Certificate %zu of %zu: %s\n", i + 1, n, jget(c, "usage", "?"));
+			if (sev)
+				print_sev_cert_text(c);
+			else
+				print_amd_cert_text(c);
+		}
+	}
+	json_object_put(arr);
+	return CLI_EXIT_OK;
+}
+
 /* ---- entry ---- */
 
 int cmd_show(int argc, char **argv)
@@ -405,10 +766,11 @@ int cmd_show(int argc, char **argv)
 	}
 	int rest = argc - optind;
 	if (rest < 1)
-		return cli_usage_error(VERB, "expected 'report FILE' or 'cert FILE'");
+		return cli_usage_error(VERB, "expected 'report FILE' or 'cert FILE' (or 'sev-cert FILE')");
 	const char *what = argv[optind];
-	if (strcmp(what, "report") != 0 && strcmp(what, "cert") != 0 && strcmp(what, "certs") != 0)
-		return cli_usage_error(VERB, "unknown object '%s' (expected 'report' or 'cert')", what);
+	if (strcmp(what, "report") != 0 && strcmp(what, "cert") != 0 && strcmp(what, "certs") != 0 &&
+	    strcmp(what, "sev-cert") != 0)
+		return cli_usage_error(VERB, "unknown object '%s' (expected 'report', 'cert' or 'sev-cert')", what);
 	if (rest < 2)
 		return cli_usage_error(VERB, "%s: expected a FILE (or '-' for standard input)", what);
 	if (rest > 2)
@@ -418,5 +780,7 @@ int cmd_show(int argc, char **argv)
 		return show_report(path, &o);
 	if (report_only_opt)
 		return cli_usage_error(VERB, "%s applies to 'show report' only", report_only_name);
+	if (strcmp(what, "sev-cert") == 0)
+		return show_sev_cert(path, o.json);
 	return show_cert(path, o.json);
 }

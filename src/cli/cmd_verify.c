@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "sevattest/sevattest.h"
@@ -72,6 +73,8 @@ static void usage(FILE *f)
 	      "  --strict-reserved      reject non-zero reserved bytes even in newer report versions\n",
 	      f);
 }
+
+static void usage_sev(FILE *f);
 
 enum {
 	O_REPORT = 256, O_FORMAT, O_OFFSET, O_VCEK, O_CHAIN, O_CERTS, O_PRODUCT, O_TRUST_ROOT, O_OFFLINE, O_NO_KDS,
@@ -381,7 +384,10 @@ static int parse_args(int argc, char **argv, struct args *g)
 			break;
 		case O_STRICT: g->a.strict_reserved = true; break;
 		case 'h':
-		case O_HELP: usage(stdout); return -1;
+		case O_HELP:
+			usage(stdout);
+			usage_sev(stdout);
+			return -1;
 		default: return cli_usage_error(V, "unknown option");
 		}
 		if (rc)
@@ -424,7 +430,7 @@ static const char *mark(sa_check_status s)
 	return "?";
 }
 
-static void print_verdict(const sa_verdict *v, bool custom_root)
+void cli_print_checks(const sa_verdict *v)
 {
 	for (size_t i = 0; i < v->n; i++) {
 		const sa_check *c = &v->checks[i];
@@ -434,6 +440,11 @@ static void print_verdict(const sa_verdict *v, bool custom_root)
 			       c->actual[0] ? c->actual : "-");
 		putchar('\n');
 	}
+}
+
+static void print_verdict(const sa_verdict *v, bool custom_root)
+{
+	cli_print_checks(v);
 	if (custom_root)
 		printf("note: trusted through a root named with --trust-root, not AMD's pinned ARK\n");
 	const sa_check *f = sa_verdict_first_failure(v);
@@ -447,8 +458,218 @@ static void print_verdict(const sa_verdict *v, bool custom_root)
 		       sa_cert_role_name(v->signer_role), sa_product_name(v->product));
 }
 
+/* ---- SEV / SEV-ES (legacy) reports: verify --sev-report ---------------------------------------- */
+
+static void usage_sev(FILE *f)
+{
+	fputs("\n"
+	      "SEV and SEV-ES (legacy) attestation reports:\n"
+	      "usage: sevattest verify --sev-report FILE --mnonce B64 (certificates) [options]\n"
+	      "\n"
+	      "Verify an ATTESTATION report (0xD0 bytes, binary or base64, as QEMU's query-sev-attestation-report\n"
+	      "gives it): the chains ARK -> ASK -> CEK -> PEK and OCA -> PEK (and PEK -> PDH), the report's\n"
+	      "signature by the PEK, its MNONCE, and the options below. Such a report is not bound to one guest\n"
+	      "by hardware: it proves the platform and the image, not the guest's identity.\n"
+	      "\n"
+	      "  --sev-report FILE      the report (\"-\" for standard input)\n" CLI_SEV_CERTS_HELP
+	      "  --mnonce B64           the MNONCE the relying party sent (16 bytes, base64 or hex; required)\n"
+	      "  --measurement HEX      an accepted launch digest, 32 bytes (repeatable)\n"
+	      "  --policy-deny LIST     capabilities the guest policy must not allow: debug, key-sharing, send,\n"
+	      "                         non-es, non-domain, non-sev\n"
+	      "  --policy-require LIST  policy bits that must be set: nodbg, noks, es, nosend, domain, sev\n"
+	      "  --api-min MAJ.MIN      the policy's firmware API minimum must be at least this\n"
+	      "  --json                 print the verdict as JSON\n",
+	      f);
+}
+
+/* --policy-deny names capabilities; each is denied by setting its policy bit. */
+static int parse_sev_deny(const char *text, uint32_t *out)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} caps[] = {{"debug", SA_SEV_POLICY_NODBG},  {"key-sharing", SA_SEV_POLICY_NOKS}, {"send", SA_SEV_POLICY_NOSEND},
+		    {"non-es", SA_SEV_POLICY_ES},     {"non-domain", SA_SEV_POLICY_DOMAIN}, {"non-sev", SA_SEV_POLICY_SEV}};
+	const char *p = text;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		size_t i = 0;
+		while (i < sizeof(caps) / sizeof(caps[0]) && !(strlen(caps[i].name) == n && !strncasecmp(p, caps[i].name, n)))
+			i++;
+		if (n == 0 || i == sizeof(caps) / sizeof(caps[0]))
+			return cli_usage_error(V, "--policy-deny '%s': expected a list of debug, key-sharing, send, non-es, "
+						  "non-domain, non-sev",
+					       text);
+		*out |= caps[i].bit;
+		p += n;
+		if (*p == ',' && !*++p)
+			return cli_usage_error(V, "--policy-deny '%s': trailing comma", text);
+	}
+	return 0;
+}
+
+static int parse_sev_require(const char *text, uint32_t *out)
+{
+	uint32_t bits;
+	sa_error e;
+	if (sa_sev_policy_parse(text, &bits, &e) != SA_OK)
+		return cli_usage_error(V, "--policy-require: %s", e.msg);
+	if (bits & 0xFFFF0000u)
+		return cli_usage_error(V, "--policy-require '%s': policy bits only (the API minimum is --api-min)", text);
+	*out |= bits;
+	return 0;
+}
+
+/* A report of exactly 0xD0 bytes, binary or base64. */
+static int read_sev_report(const char *path, uint8_t out[SA_SEV_REPORT_SIZE])
+{
+	uint8_t *raw = NULL, *dec = NULL;
+	size_t raw_len = 0, dec_len = 0;
+	sa_error e;
+	sa_status st = cli_read_file(path, &raw, &raw_len, &e);
+	if (st == SA_OK)
+		st = sa_decode_input(raw, raw_len, SA_INPUT_AUTO, SA_SEV_REPORT_SIZE, &dec, &dec_len, NULL, &e);
+	if (st == SA_OK && dec_len != SA_SEV_REPORT_SIZE)
+		st = sa_error_set(&e, dec_len < SA_SEV_REPORT_SIZE ? SA_ERR_TRUNCATED : SA_ERR_TRAILING,
+				  "SEV report: %zu bytes, expected 0xD0 (208)", dec_len);
+	if (st == SA_OK)
+		memcpy(out, dec, SA_SEV_REPORT_SIZE);
+	free(raw);
+	free(dec);
+	if (st != SA_OK) {
+		fprintf(stderr, "sevattest %s: --sev-report %s: %s\n", V, path, e.msg);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int parse_mnonce(const char *text, uint8_t out[16])
+{
+	size_t n = strlen(text);
+	if (n == 32 && sa_hex_decode_exact(text, n, out, 16, "--mnonce", NULL) == SA_OK)
+		return 0;
+	uint8_t *d = NULL;
+	size_t dl = 0;
+	if (sa_base64_decode_alloc(text, n, 0, &d, &dl, "--mnonce", NULL) != SA_OK || dl != 16) {
+		free(d);
+		return cli_usage_error(V, "--mnonce '%s': expected 16 bytes as base64 or hex", text);
+	}
+	memcpy(out, d, 16);
+	free(d);
+	return 0;
+}
+
+#define SEV_MAX_MEAS 16
+
+static int verify_sev(int argc, char **argv)
+{
+	enum { S_REPORT = 300, S_MNONCE, S_MEAS, S_DENY, S_REQ, S_API, S_JSON, S_HELP, S_CERT };
+	static const struct option sopts[] = {
+		{"sev-report", required_argument, NULL, S_REPORT}, {"mnonce", required_argument, NULL, S_MNONCE},
+		{"measurement", required_argument, NULL, S_MEAS},  {"policy-deny", required_argument, NULL, S_DENY},
+		{"policy-require", required_argument, NULL, S_REQ}, {"api-min", required_argument, NULL, S_API},
+		{"json", no_argument, NULL, S_JSON},                {"help", no_argument, NULL, S_HELP},
+		CLI_SEV_CERT_OPTIONS(S_CERT),
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_sev_certs *c = malloc(sizeof(*c));
+	if (!c) {
+		fprintf(stderr, "sevattest verify: out of memory\n");
+		return CLI_EXIT_USAGE;
+	}
+	cli_sev_certs_init(c);
+	sa_sev_appraisal a;
+	memset(&a, 0, sizeof(a));
+	uint8_t mnonce[16], meas[SEV_MAX_MEAS][32], report[SA_SEV_REPORT_SIZE];
+	const char *report_path = NULL;
+	bool json = false, have_mnonce = false;
+	int rc = 0, ch, idx = 0;
+	cli_getopt_reset();
+	while (rc == 0 && (ch = getopt_long(argc, argv, "h", sopts, &idx)) != -1) {
+		switch (ch) {
+		case S_REPORT: report_path = optarg; break;
+		case S_MNONCE:
+			rc = parse_mnonce(optarg, mnonce);
+			have_mnonce = true;
+			break;
+		case S_MEAS:
+			if (a.n_measurements == SEV_MAX_MEAS)
+				rc = cli_usage_error(V, "--measurement given more than %d times", SEV_MAX_MEAS);
+			else if ((rc = parse_hex("measurement", optarg, meas[a.n_measurements], 32)) == 0)
+				a.n_measurements++;
+			break;
+		case S_DENY: rc = parse_sev_deny(optarg, &a.policy_require); break;
+		case S_REQ: rc = parse_sev_require(optarg, &a.policy_require); break;
+		case S_API:
+			rc = parse_pair("api-min", optarg, &a.api_min_major, &a.api_min_minor);
+			a.has_api_min = true;
+			break;
+		case S_JSON: json = true; break;
+		case S_CERT: rc = cli_sev_certs_option(V, c, sopts[idx].name, optarg); break;
+		case 'h':
+		case S_HELP:
+			usage(stdout);
+			usage_sev(stdout);
+			rc = -1;
+			break;
+		default: rc = cli_usage_error(V, "unknown option (for --sev-report; see sevattest help verify)"); break;
+		}
+	}
+	if (rc == 0 && optind < argc)
+		rc = cli_usage_error(V, "unexpected argument '%s'", argv[optind]);
+	if (rc == 0 && !report_path)
+		rc = cli_usage_error(V, "--sev-report FILE is required");
+	if (rc == 0 && !have_mnonce)
+		rc = cli_usage_error(V, "--mnonce is required: without it a replayed report cannot be told apart");
+	if (rc == 0)
+		rc = read_sev_report(report_path, report);
+	if (rc) {
+		free(c);
+		return rc < 0 ? CLI_EXIT_OK : rc;
+	}
+	a.mnonce = mnonce;
+	a.measurements = (const uint8_t(*)[32])meas;
+	sa_sev_evidence ev = {.report = report, .report_len = sizeof(report)};
+	sa_sev_trust trust;
+	cli_sev_certs_chain(c, &ev.chain, &trust);
+	sa_verdict v;
+	sa_verdict_init(&v);
+	sa_error e;
+	if (sa_verify_sev_report(&ev, &trust, &a, &v, &e) != SA_OK) {
+		rc = cli_input_error(V, &e);
+	} else if (json) {
+		char *js = sa_verdict_to_json(&v);
+		if (js) {
+			puts(js);
+			free(js);
+			rc = v.verified ? CLI_EXIT_OK : CLI_EXIT_REJECTED;
+		} else {
+			fprintf(stderr, "sevattest verify: out of memory\n");
+			rc = CLI_EXIT_USAGE;
+		}
+	} else {
+		cli_print_checks(&v);
+		if (trust.n_roots)
+			printf("note: trusted through a root named with --trust-root, not AMD's pinned ARK\n");
+		const sa_check *f = sa_verdict_first_failure(&v);
+		if (!v.verified)
+			printf("REJECTED: %s\n", f ? f->summary : "no checks ran");
+		else
+			printf("VERIFIED: SEV attestation report signed by the PEK of a platform certified by %s; it proves "
+			       "the platform and the launch digest, not the guest's identity\n",
+			       trust.n_roots ? "the named root" : "AMD");
+		rc = v.verified ? CLI_EXIT_OK : CLI_EXIT_REJECTED;
+	}
+	sa_verdict_free(&v);
+	free(c);
+	return rc;
+}
+
 int cmd_verify(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--sev-report") || !strncmp(argv[i], "--sev-report=", 13))
+			return verify_sev(argc, argv);
 	struct args g;
 	int rc = parse_args(argc, argv, &g);
 	if (rc)

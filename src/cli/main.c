@@ -22,6 +22,8 @@ static const verb verbs[] = {
 	{"guest", cmd_guest, "from inside a guest: get a report, a derived key or the host's certificates"},
 	{"measure", cmd_measure, "compute the expected launch measurement of an OVMF guest (SNP, SEV-ES, SEV)"},
 	{"idblock", cmd_idblock, "build and sign an SNP ID block and ID auth from PEM keys, or verify them"},
+	{"owner", cmd_owner, "SEV/SEV-ES guest owner: launch session, LAUNCH_MEASURE check, LAUNCH_SECRET"},
+	{"host", cmd_host, "SEV platform owner (/dev/sev or emulator): status, PEK/PDH, certificates, QMP"},
 };
 
 static void usage(FILE *out)
