@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sevattest's main job: an end-to-end SEV-SNP attestation on the emulated platform.
+# sevattest's main job: end-to-end SEV-SNP and SEV-ES attestations on the emulated platform.
 #
 #   bash scripts/demo.sh                              # emulated platform, guest, report, verdict
 #   bash scripts/demo.sh REPORT [verify flags...]     # verify your report, e.g. --vcek vcek.pem --chain ask_ark.pem
@@ -10,8 +10,13 @@
 # ARK and ASK, RSA-4096), starts its daemon, launches an SNP guest, asks for an
 # attestation report with a fresh random nonce through the guest's encrypted
 # channel (AES-256-GCM with the guest's VMPCK), and verifies the report with the
-# platform's root named as the trust root and the nonce as REPORT_DATA.  Exits
-# with the verifier's status (0 verified, 1 rejected, 2 bad usage or input).
+# platform's root named as the trust root and the nonce as REPORT_DATA.  Then the
+# same platform's SEV-ES side: the guest owner checks the platform's PDH chain and
+# makes a launch session, the host launches Debian's OVMF as an SEV-ES guest with
+# it, the owner checks LAUNCH_MEASURE and injects a secret over QMP, and a relying
+# party verifies a fresh ATTESTATION report through both chains (ARK->ASK->CEK->PEK
+# and OCA->PEK).  Exits with the verifiers' status (0 both verified, 1 rejected,
+# 2 bad usage or input).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -79,6 +84,52 @@ set +e
 run verify --no-kds --report "$work/report.bin" --trust-root "$work/ark.pem" --chain "$work/ask_ark.pem" \
 	--vcek "$work/vcek.der" --report-data "$nonce" --measurement "$measurement" --host-data "$host_data" \
 	--policy-deny debug,migrate-ma
+rc=$?
+set -e
+[ $rc -eq 0 ] || exit $rc
+
+ovmf=/usr/share/ovmf/OVMF.fd # Debian's ovmf package (scripts/install-deps.sh installs it)
+guest=(--ovmf "$ovmf" --vcpus 2 --vcpu-type EPYC-v4)
+jget() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
+b64rand() { head -c 16 /dev/urandom | base64; }
+host=(host --backend "emu:$state/run/host.sock")
+
+step "6. SEV-ES: the platform owner exports the PDH and its chains (the CEK signed by the emulator's KDS)"
+run "${host[@]}" export-certs --out-dir "$work/sev" --full
+run "${host[@]}" status --json >"$work/sev-status.json"
+
+step "7. The guest owner verifies the PDH's chains to the named root, then makes a launch session"
+run owner session --certs "$work/sev" --trust-root "$work/sev/ark.cert" --policy 0x7 --out-dir "$work/owner"
+
+step "8. The host launches Debian's OVMF as an SEV-ES guest with that session, paused before LAUNCH_FINISH"
+obj="sev-guest,id=sev0,policy=0x7,reduced-phys-bits=1,dh-cert-file=$work/owner/vm_godh.b64"
+obj+=",session-file=$work/owner/vm_session.b64"
+run emu vm launch --state "$state" --json "${guest[@]}" --object "$obj" --paused >"$work/sev-vm.json"
+qmp=$(jget "$work/sev-vm.json" qmp)
+blob=$(jget "$work/sev-vm.json" launch_measure)
+echo "QMP monitor: $qmp" >&2
+
+step "9. The guest owner checks LAUNCH_MEASURE with the TIK against the digest it computes itself"
+run owner verify-measurement --tik "$work/owner/vm_tik.bin" --measurement "$blob" --policy 0x7 \
+	--api-major "$(jget "$work/sev-status.json" api_major)" --api-minor "$(jget "$work/sev-status.json" api_minor)" \
+	--build "$(jget "$work/sev-status.json" build)" "${guest[@]}"
+
+step "10. ... then injects its secret over QMP (sev-inject-launch-secret) and lets the guest run (cont)"
+head -c 32 /dev/urandom | base64 >"$work/disk-key.txt"
+run owner package-secret --tek "$work/owner/vm_tek.bin" --tik "$work/owner/vm_tik.bin" --measurement "$blob" \
+	--secret "736869e5-84f0-4973-92ec-06879ce3da0b:$work/disk-key.txt" --out-header "$work/secret-hdr.bin" \
+	--out-secret "$work/secret.bin"
+# Debian's OVMF has no SEV secret area (OVMF's AmdSev build does), so, as with QEMU, the GPA is named.
+run host qmp --socket "$qmp" inject-secret --header "$work/secret-hdr.bin" --secret "$work/secret.bin" --gpa 0x800000
+run host qmp --socket "$qmp" cont
+
+step "11. A relying party: a fresh MNONCE, the report over QMP (query-sev-attestation-report), both chains"
+run measure --mode seves "${guest[@]}" >"$work/sev-digest.hex"
+mnonce=$(b64rand)
+run host qmp --socket "$qmp" report --mnonce "$mnonce" --out "$work/sev-report.bin"
+set +e
+run verify --sev-report "$work/sev-report.bin" --certs "$work/sev" --trust-root "$work/sev/ark.cert" \
+	--mnonce "$mnonce" --measurement "$(cat "$work/sev-digest.hex")" --policy-deny debug,key-sharing,non-es
 rc=$?
 set -e
 exit $rc

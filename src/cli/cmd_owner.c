@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -410,6 +411,11 @@ static int owner_session(int argc, char **argv)
 	for (int i = 0; i < 4 && rc == 0; i++)
 		if ((size_t)snprintf(paths[i], sizeof(paths[i]), "%s/%s%s", out_dir, name, suffix[i]) >= sizeof(paths[i]))
 			rc = cli_usage_error(V, "session: output path too long");
+	/* The TEK and TIK are secrets: a directory made here is the owner's alone. */
+	if (rc == 0 && mkdir(out_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "sevattest owner: --out-dir %s: cannot create it: %s\n", out_dir, strerror(errno));
+		rc = CLI_EXIT_USAGE;
+	}
 	if (rc == 0)
 		rc = write_out(paths[2], tks.tek, sizeof(tks.tek), 0600);
 	if (rc == 0)

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The core of sevattest-emu (not installed): one emulated platform (sa_emu)
- * served over the host socket and one guest channel per running VM
- * (emu_proto.h).  main.c wraps it in a process (options, daemonising, pid file,
+ * served over the host socket, one guest channel per running SNP VM
+ * (emu_proto.h) and one QMP monitor per VM (qmp.h: sa_qmp_serve_emu).  main.c wraps it in a process (options, daemonising, pid file,
  * signals); the tests run it in a thread.
  *
- * Files: <run dir>/host.sock (or the socket given), <run dir>/vm-<handle>.sock,
- * <run dir>/emu.lock (held while running: one daemon per state), and
+ * Files: <run dir>/host.sock (or the socket given), <run dir>/vm-<handle>.sock
+ * (SNP guests: the guest channel), <run dir>/vm-<handle>.qmp (every VM: QMP;
+ * SNP from LAUNCH_FINISH, SEV and SEV-ES from LAUNCH_START, so `cont` can end a
+ * launch paused at launch-secret), <run dir>/emu.lock (held while running: one daemon per state), and
  * <state>/relay/vm-<handle>: the guest's view the relay keeps for each VM
  * (which VMPCKs the guest disabled and the msg_seqno_N it last saw), so that a
  * guest process, or a restarted daemon, continues where the last one stopped.
