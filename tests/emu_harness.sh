@@ -2,8 +2,8 @@
 # Sourced by the shell tests that run an emulated platform's daemon (not a test of its own).
 # Before sourcing: BIN (the sevattest binary) and HARNESS_NAME (for the temporary directory).
 # Gives: T (a temporary directory), S (a state directory inside it), out (the last command's
-# output), fails (a failure count), expect/contains, a trap that stops the daemon and removes T,
-# and harness_finish, which fails on any sanitizer report and prints the summary.
+# output), fails (a failure count), expect/contains/same/jf/fatal, a trap that stops the daemon
+# and removes T, and harness_finish, which fails on any sanitizer report and prints the summary.
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sevattest-$HARNESS_NAME.XXXXXX")
 S=$T/st
@@ -42,6 +42,23 @@ contains() {
 		sed 's/^/    /' "$out"
 		fails=$((fails + 1))
 	fi
+}
+# same GOT WANT DESCRIPTION: the two strings are equal.
+same() {
+	if [ "$1" != "$2" ]; then
+		echo "FAIL: $3: '$1' != '$2'"
+		fails=$((fails + 1))
+	else
+		echo "ok: $3"
+	fi
+}
+# jf FIELD: a top-level field of the JSON in $out
+jf() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$out" "$1"; }
+# fatal DESCRIPTION: fail, show $out and stop.
+fatal() {
+	echo "FAIL: $1 (cannot continue)"
+	sed 's/^/    /' "$out"
+	exit 1
 }
 
 # Count sanitizer reports as failures, then exit 1 if anything failed.

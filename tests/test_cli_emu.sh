@@ -11,11 +11,6 @@ export SEVATTEST_EMU=$2
 HARNESS_NAME=cli-emu
 . "$(dirname "$0")/emu_harness.sh"
 field() { sed -n "s/^$1: *//p" "$out" | head -n 1; }
-fatal() {
-	echo "FAIL: $1 (cannot continue)"
-	sed 's/^/    /' "$out"
-	exit 1
-}
 
 expect 0 "emu create (RSA-2048)" -- "$BIN" emu create --state "$S" --rsa-bits 2048
 contains "created an emulated Milan platform"

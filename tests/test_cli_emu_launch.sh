@@ -18,20 +18,7 @@ if [ ! -f "$FIXTURE" ]; then
 fi
 HARNESS_NAME=cli-emu-launch
 . "$(dirname "$0")/emu_harness.sh"
-same() {
-	if [ "$1" != "$2" ]; then
-		echo "FAIL: $3: '$1' != '$2'"
-		fails=$((fails + 1))
-	else
-		echo "ok: $3"
-	fi
-}
 json_field() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p" "$out" | head -n 1; }
-fatal() {
-	echo "FAIL: $1 (cannot continue)"
-	sed 's/^/    /' "$out"
-	exit 1
-}
 
 expect 0 "emu create (RSA-2048)" -- "$BIN" emu create --state "$S" --rsa-bits 2048
 expect 0 "emu start" -- "$BIN" emu start --state "$S"

@@ -13,21 +13,6 @@ VEC=${SEVATTEST_VECTORS:-}
 FIXTURE=$VEC/virtee-sev-snp-measure/tests/fixtures/ovmf_AmdSev_suffix.bin
 HARNESS_NAME=cli-emu-object
 . "$(dirname "$0")/emu_harness.sh"
-same() {
-	if [ "$1" != "$2" ]; then
-		echo "FAIL: $3: '$1' != '$2'"
-		fails=$((fails + 1))
-	else
-		echo "ok: $3"
-	fi
-}
-# jf FIELD: a top-level field of the JSON in $out
-jf() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$out" "$1"; }
-fatal() {
-	echo "FAIL: $1 (cannot continue)"
-	sed 's/^/    /' "$out"
-	exit 1
-}
 vm_count() { "$BIN" emu vm list --state "$S" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
 expect 0 "emu create (RSA-2048)" -- "$BIN" emu create --state "$S" --rsa-bits 2048

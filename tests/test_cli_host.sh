@@ -10,11 +10,6 @@ BIN=$1
 export SEVATTEST_EMU=$2
 HARNESS_NAME=cli-host
 . "$(dirname "$0")/emu_harness.sh"
-fatal() {
-	echo "FAIL: $1 (cannot continue)"
-	sed 's/^/    /' "$out"
-	exit 1
-}
 lacks() {
 	if grep -q -- "$1" "$out"; then
 		echo "FAIL: output has '$1'"

@@ -8,13 +8,6 @@ BIN=$1
 export SEVATTEST_EMU=$2
 HARNESS_NAME=cli-qmp
 . "$(dirname "$0")/emu_harness.sh"
-# jf FIELD: a top-level field of the JSON in $out
-jf() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$out" "$1"; }
-fatal() {
-	echo "FAIL: $1 (cannot continue)"
-	sed 's/^/    /' "$out"
-	exit 1
-}
 MN=ZBaOEOsVmenc5q34VJb9jw==
 
 # ---- usage ----

@@ -21,60 +21,7 @@ CORRUPT="$VEC/LIT-Protocol-sev-snp-utils/resources/test/guest_report_corrupt.bin
 ASK_ARK="$VEC/google-go-sev-guest/verify/trust/ask_ark_milan.pem"
 VLEK="$VEC/confidential-containers-trustee/deps/verifier/test_data/snp/test-vlek.der"
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-OUT="$TMP/out"
-ERR="$TMP/err"
-fails=0
-checks=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-
-# run ARGS...: the CLI's stdout in $OUT, stderr in $ERR, exit status in $rc.
-run() {
-	rc=0
-	"$BIN" "$@" >"$OUT" 2>"$ERR" || rc=$?
-	last="sevattest $*"
-}
-
-expect_rc() {
-	checks=$((checks + 1))
-	if [ "$rc" -ne "$1" ]; then
-		fail "$last: exit $rc, expected $1; stderr: $(head -c 600 "$ERR")"
-	fi
-}
-
-expect_out() {
-	checks=$((checks + 1))
-	grep -qF -- "$1" "$OUT" || fail "$last: stdout lacks '$1'"
-}
-
-expect_out_re() {
-	checks=$((checks + 1))
-	grep -qE -- "$1" "$OUT" || fail "$last: stdout does not match /$1/"
-}
-
-expect_err() {
-	checks=$((checks + 1))
-	grep -qF -- "$1" "$ERR" || fail "$last: stderr lacks '$1'; stderr: $(head -c 600 "$ERR")"
-}
-
-have_python=1
-command -v python3 >/dev/null 2>&1 || have_python=0
-# json_check FILE PYTHON-EXPRESSIONS: d is the parsed JSON; each assert names what it checks.
-json_check() {
-	checks=$((checks + 1))
-	if [ "$have_python" -eq 0 ]; then
-		echo "note: python3 absent, JSON assertions skipped"
-		return 0
-	fi
-	python3 -c "import json,sys
-d = json.load(open(sys.argv[1]))
-$2" "$1" 2>"$TMP/pyerr" || fail "$last: JSON check failed: $(tail -n 3 "$TMP/pyerr")"
-}
+. "$(dirname "$0")/cli_harness.sh"
 
 for f in "$R10" "$R10_VCEK" "$MILAN_HEX" "$MILAN_BIN" "$HCL" "$HCL_SNP" "$CORRUPT" "$ASK_ARK" "$VLEK"; do
 	[ -f "$f" ] || { echo "SKIP: vector $f missing"; exit 77; }

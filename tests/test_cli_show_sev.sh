@@ -21,53 +21,7 @@ for f in "$PEK" "$ROME_CEK" "$BUNDLE" "$ASK_ARK" "$NAPLES_ARK_576"; do
 	[ -f "$f" ] || { echo "SKIP: vector $f missing"; exit 77; }
 done
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-OUT="$TMP/out"
-ERR="$TMP/err"
-fails=0
-checks=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-
-run() {
-	rc=0
-	"$BIN" "$@" >"$OUT" 2>"$ERR" || rc=$?
-	last="sevattest $*"
-}
-
-run_stdin() {
-	local input=$1
-	shift
-	rc=0
-	"$BIN" "$@" <"$input" >"$OUT" 2>"$ERR" || rc=$?
-	last="sevattest $* < $input"
-}
-
-expect_rc() {
-	checks=$((checks + 1))
-	[ "$rc" -eq "$1" ] || fail "$last: exit $rc, expected $1; stderr: $(head -c 600 "$ERR")"
-}
-
-expect_out_re() {
-	checks=$((checks + 1))
-	grep -qE -- "$1" "$OUT" || fail "$last: stdout does not match /$1/"
-}
-
-expect_err() {
-	checks=$((checks + 1))
-	grep -qF -- "$1" "$ERR" || fail "$last: stderr lacks '$1'; stderr: $(head -c 600 "$ERR")"
-}
-
-json_check() {
-	checks=$((checks + 1))
-	python3 -c "import json,sys
-d = json.load(open(sys.argv[1]))
-$2" "$1" 2>"$TMP/pyerr" || fail "$last: JSON check failed: $(tail -n 3 "$TMP/pyerr")"
-}
+. "$(dirname "$0")/cli_harness.sh"
 
 # ---- one SEV certificate: every field ----
 run show sev-cert "$PEK"

@@ -26,43 +26,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-struct plat {
-	char *tmp;     /* the test's temporary directory */
-	char dir[512]; /* tmp/state */
-	sa_emu *e;
-};
-
-static void plat_create(struct plat *p, sa_product product)
-{
-	p->tmp = tu_tmpdir();
-	snprintf(p->dir, sizeof(p->dir), "%s/state", p->tmp);
-	sa_emu_create_opts o = {.product = product, .rsa_bits = 2048};
-	sa_error err;
-	sa_status st = sa_emu_create(p->dir, &o, &err);
-	if (st != SA_OK)
-		fail_msg("create: %s", err.msg);
-	st = sa_emu_open(p->dir, &p->e, &err);
-	if (st != SA_OK)
-		fail_msg("open: %s", err.msg);
-}
-
-static void plat_reopen(struct plat *p)
-{
-	sa_emu_close(p->e);
-	p->e = NULL;
-	sa_error err;
-	sa_status st = sa_emu_open(p->dir, &p->e, &err);
-	if (st != SA_OK)
-		fail_msg("reopen: %s", err.msg);
-}
-
-static void plat_free(struct plat *p)
-{
-	sa_emu_close(p->e);
-	tu_rmtree(p->tmp);
-	free(p->tmp);
-}
-
 static void expect_fw(sa_status st, uint32_t fw, sa_status want_st, uint32_t want_fw, const sa_error *err)
 {
 	if (st != want_st || fw != want_fw)
@@ -323,7 +286,7 @@ static sa_cert *exported_vek(sa_emu *e, bool vlek)
 	return c;
 }
 
-static void path_in(const struct plat *p, const char *rel, char *buf, size_t cap)
+static void path_in(const tu_plat *p, const char *rel, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/%s", p->dir, rel);
 }
@@ -340,8 +303,8 @@ static mode_t mode_of(const char *path)
 static void create_open_status(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_UNKNOWN); /* Milan by default */
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_UNKNOWN); /* Milan by default */
 	sa_error err;
 	sa_emu_status s;
 	assert_int_equal(sa_emu_platform_status(p.e, &s, &err), SA_OK);
@@ -418,14 +381,14 @@ static void create_open_status(void **state)
 	while ((de = readdir(d)) != NULL)
 		assert_null(strstr(de->d_name, ".new"));
 	closedir(d);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void exports(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	char *pem = NULL;
 	sa_cert_list l = {0};
@@ -475,7 +438,7 @@ static void exports(void **state)
 	assert_int_equal(sa_emu_export_vek(p.e, true, &der, &len, &err), SA_ERR_NOT_FOUND);
 
 	/* The VCEK is derived: the same key after reopening. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	sa_cert *again = exported_vek(p.e, false);
 	assert_int_equal(EVP_PKEY_eq(vcek->pubkey, again->pubkey), 1);
 	sa_cert_free(again);
@@ -483,13 +446,13 @@ static void exports(void **state)
 	char path[600];
 	snprintf(path, sizeof(path), "%s/certs/vcek-%016llx.der", p.dir, (unsigned long long)s.reported_tcb);
 	assert_int_equal(unlink(path), 0);
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	again = exported_vek(p.e, false);
 	assert_int_equal(EVP_PKEY_eq(vcek->pubkey, again->pubkey), 1);
 	sa_cert_free(again);
 	sa_cert_free(vcek);
 	sa_cert_free(ark);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* ---- launch and reports -------------------------------------------------- */
@@ -497,8 +460,8 @@ static void exports(void **state)
 static void launch_and_verify(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g;
 	launch(p.e, POLICY, 1, &g);
 	sa_error err;
@@ -563,14 +526,14 @@ static void launch_and_verify(void **state)
 	assert_int_equal(get_report(p.e, g.handle, &g.ch[1], rd, 1, 0, report), SA_FW_SUCCESS);
 	assert_verifies(p.e, p.tmp, report, false, rd, g.ld, g.host_data);
 	guest_wipe(&g);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void two_guests_have_their_own_keys(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest a, b;
 	launch(p.e, POLICY, 1, &a);
 	launch(p.e, POLICY, 1, &b); /* the same image */
@@ -600,14 +563,14 @@ static void two_guests_have_their_own_keys(void **state)
 	assert_verifies(p.e, p.tmp, rb, false, rd, b.ld, b.host_data);
 	guest_wipe(&a);
 	guest_wipe(&b);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void state_survives_reopen_and_replay_is_refused(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g;
 	launch(p.e, POLICY, 5, &g);
 	uint8_t rd[64] = {9}, report[SA_SNP_REPORT_SIZE];
@@ -622,7 +585,7 @@ static void state_survives_reopen_and_replay_is_refused(void **state)
 				  sizeof(rsp), &rsp_len, sent, &sent_len),
 			 SA_FW_SUCCESS);
 
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	sa_emu_status s;
 	assert_int_equal(sa_emu_platform_status(p.e, &s, &err), SA_OK);
 	assert_int_equal(s.guest_count, 1);
@@ -641,7 +604,7 @@ static void state_survives_reopen_and_replay_is_refused(void **state)
 	assert_verifies(p.e, p.tmp, report, false, rd, g.ld, g.host_data);
 	assert_int_equal(decode_report(report).guest_svn, 0);
 	/* After another restart too, and the secrets are those of launch time. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	uint8_t secrets[SA_SECRETS_PAGE_SIZE];
 	assert_int_equal(sa_emu_guest_secrets(p.e, g.handle, secrets, &err), SA_OK);
 	assert_memory_equal(secrets, g.secrets, sizeof(secrets));
@@ -649,7 +612,7 @@ static void state_survives_reopen_and_replay_is_refused(void **state)
 	EXPECT_FW(sa_emu_guest_request(p.e, g.handle, sent, sent_len, resp, sizeof(resp), &resp_len, &fw, &err),
 		  SA_ERR_ARG, SA_FW_INVALID_PARAM);
 	guest_wipe(&g);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* Flip one byte of a file at offset off. */
@@ -673,8 +636,8 @@ static void flip_byte(const char *path, long off)
 static void counter_journal_torn_and_damaged(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_GENOA);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_GENOA);
 	struct guest g;
 	launch(p.e, POLICY, 11, &g);
 	uint8_t rd[64] = {7}, report[SA_SNP_REPORT_SIZE];
@@ -712,8 +675,8 @@ static void counter_journal_torn_and_damaged(void **state)
 static void tcb_change_gives_a_new_vcek(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g;
 	launch(p.e, POLICY, 2, &g);
 	sa_error err;
@@ -769,7 +732,7 @@ static void tcb_change_gives_a_new_vcek(void **state)
 		  SA_ERR_ARG, SA_FW_BAD_SVN);
 	EXPECT_FW(sa_emu_update_firmware(p.e, newer, (sa_fw_version){1, 55, 30}, &fw, &err), SA_ERR_ARG, SA_FW_BAD_SVN);
 	/* State survives; the reopened platform signs with the new VCEK. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	sa_cert *again = exported_vek(p.e, false);
 	assert_int_equal(EVP_PKEY_eq(cur->pubkey, again->pubkey), 1);
 	assert_int_equal(get_report(p.e, g.handle, &g.ch[0], rd, 0, 0, report), SA_FW_SUCCESS);
@@ -778,7 +741,7 @@ static void tcb_change_gives_a_new_vcek(void **state)
 	sa_cert_free(cur);
 	sa_cert_free(old);
 	guest_wipe(&g);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* ---- derived keys -------------------------------------------------------- */
@@ -817,8 +780,8 @@ static uint32_t get_key(sa_emu *e, uint32_t handle, sa_gmsg_channel *ch, const s
 static void derived_keys(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g, h;
 	launch(p.e, POLICY, 3, &g);
 	launch(p.e, POLICY, 3, &h); /* same measurement, other guest */
@@ -912,7 +875,7 @@ static void derived_keys(void **state)
 	assert_int_equal(get_key_raw(p.e, g.handle, &g.ch[1], 3, payload, len, k2), 0x1000 | SA_FW_INVALID_PARAM);
 
 	/* The keys survive a restart: VCEK-rooted and VMRK-rooted alike. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	assert_int_equal(get_key(p.e, g.handle, &g.ch[0], &q, k2), SA_FW_SUCCESS);
 	assert_memory_equal(k1, k2, 32);
 	q.root_key_select = 1;
@@ -921,7 +884,7 @@ static void derived_keys(void **state)
 	OPENSSL_cleanse(k1, sizeof(k1));
 	guest_wipe(&g);
 	guest_wipe(&h);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* ---- misuse -------------------------------------------------------------- */
@@ -929,8 +892,8 @@ static void derived_keys(void **state)
 static void misuse_gets_firmware_status(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw = 0, h = 0;
 	uint8_t page[SA_PAGE_SIZE];
@@ -1091,13 +1054,13 @@ static void misuse_gets_firmware_status(void **state)
 	uint32_t h2 = 0;
 	OK_FW(sa_emu_launch_start(p.e, POLICY, &h2, &fw, &err));
 	assert_int_not_equal(h2, h);
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	EXPECT_FW(sa_emu_launch_update(p.e, h, SA_PAGE_ZERO, 0x1000, NULL, NULL, &fw, &err), SA_ERR_ARG,
 		  SA_FW_INVALID_GUEST);
 	OK_FW(sa_emu_launch_update(p.e, h2, SA_PAGE_ZERO, 0x1000, NULL, NULL, &fw, &err));
 	sa_secrets_page_wipe(&sp);
 	free(id_auth);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* ---- state files ---------------------------------------------------------- */
@@ -1121,7 +1084,7 @@ static void replace_in_file(const char *path, const char *from, const char *to)
 	free(s);
 }
 
-static void expect_open_fails(const struct plat *p, sa_status want, const char *needle)
+static void expect_open_fails(const tu_plat *p, sa_status want, const char *needle)
 {
 	sa_emu *e = NULL;
 	sa_error err;
@@ -1139,8 +1102,8 @@ static void expect_open_fails(const struct plat *p, sa_status want, const char *
 static void corrupt_state_is_refused(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g;
 	launch(p.e, POLICY, 4, &g);
 	guest_wipe(&g);
@@ -1246,7 +1209,7 @@ static void corrupt_state_is_refused(void **state)
 	free(aorig);
 	free(xorig);
 	free(yorig);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* What a crash leaves behind: temporary files of interrupted writes, a guest written before
@@ -1254,8 +1217,8 @@ static void corrupt_state_is_refused(void **state)
 static void crash_leftovers(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g;
 	launch(p.e, POLICY, 6, &g);
 	sa_emu_close(p.e);
@@ -1308,7 +1271,7 @@ static void crash_leftovers(void **state)
 	assert_int_equal(sa_emu_platform_status(p.e, &s, &err), SA_OK);
 	assert_int_equal(s.guest_count, 3);
 	guest_wipe(&g);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* ---- VLEK, masks, certificate tables, other products ---------------------- */
@@ -1316,8 +1279,8 @@ static void crash_leftovers(void **state)
 static void vlek(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g;
 	launch(p.e, POLICY, 8, &g);
 	sa_error err;
@@ -1362,7 +1325,7 @@ static void vlek(void **state)
 	assert_memory_not_equal(kv, kc, 32);
 
 	/* It survives a restart; a second load replaces it. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	sa_cert *v2 = exported_vek(p.e, true);
 	assert_int_equal(EVP_PKEY_eq(v->pubkey, v2->pubkey), 1);
 	sa_cert_free(v2);
@@ -1376,7 +1339,7 @@ static void vlek(void **state)
 	char path[600];
 	snprintf(path, sizeof(path), "%s/keys/vlek-1.pem", p.dir);
 	assert_int_not_equal(access(path, F_OK), 0);
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	assert_int_equal(get_report(p.e, g.handle, &g.ch[0], rd, 0, 2, report), SA_FW_SUCCESS);
 	assert_verifies(p.e, p.tmp, report, true, rd, g.ld, g.host_data);
 	/* A new REPORTED_TCB: the VLEK (versioned for the old one) is no longer used. */
@@ -1391,14 +1354,14 @@ static void vlek(void **state)
 	assert_verifies(p.e, p.tmp, report, false, rd, g.ld, g.host_data);
 	sa_cert_free(v);
 	guest_wipe(&g);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void masks(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g;
 	launch(p.e, POLICY, 10, &g);
 	sa_error err;
@@ -1424,18 +1387,18 @@ static void masks(void **state)
 	assert_true(sa_all_zero(r.sig_s, sizeof(r.sig_s)));
 	assert_memory_equal(r.chip_id, s.chip_id, 64);
 	/* The masks persist. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	assert_int_equal(sa_emu_platform_status(p.e, &s, &err), SA_OK);
 	assert_true(s.mask_chip_key);
 	guest_wipe(&g);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void ext_certs(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest g, h;
 	launch(p.e, POLICY, 11, &g);
 	launch(p.e, POLICY, 12, &h);
@@ -1485,7 +1448,7 @@ static void ext_certs(void **state)
 	assert_int_equal(len, n1);
 	free(table);
 	/* Persisted. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	assert_int_equal(sa_emu_get_ext_certs(p.e, g.handle, &table, &len, &err), SA_OK);
 	assert_memory_equal(table, gt, sizeof(gt));
 	free(table);
@@ -1506,7 +1469,7 @@ static void ext_certs(void **state)
 	free(table);
 	guest_wipe(&g);
 	guest_wipe(&h);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void other_products(void **state)
@@ -1522,8 +1485,8 @@ static void other_products(void **state)
 	    {SA_PRODUCT_TURIN, 5, 0x1A, 0x02, "Turin"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct plat p;
-		plat_create(&p, cases[i].product);
+		tu_plat p;
+		tu_plat_create(&p, cases[i].product);
 		struct guest g;
 		launch(p.e, POLICY, 13, &g);
 		sa_error err;
@@ -1552,7 +1515,7 @@ static void other_products(void **state)
 		}
 		sa_cert_free(v);
 		guest_wipe(&g);
-		plat_free(&p);
+		tu_plat_free(&p);
 	}
 }
 
@@ -1607,8 +1570,8 @@ static void *worker_main(void *arg)
 static void threads(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p, SA_PRODUCT_MILAN);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	struct guest *gs = calloc(THREADS, sizeof(*gs));
 	struct worker *ws = calloc(THREADS, sizeof(*ws));
 	assert_non_null(gs);
@@ -1634,7 +1597,7 @@ static void threads(void **state)
 	}
 	free(gs);
 	free(ws);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 int main(void)

@@ -25,31 +25,6 @@
 #define CMDLINE "console=ttyS0 loglevel=7"
 #define POLICY 0x30000ull
 
-struct plat {
-	char *tmp;
-	char dir[512];
-	sa_emu *e;
-};
-
-static void plat_create(struct plat *p)
-{
-	p->tmp = tu_tmpdir();
-	snprintf(p->dir, sizeof(p->dir), "%s/state", p->tmp);
-	sa_emu_create_opts o = {.product = SA_PRODUCT_MILAN, .rsa_bits = 2048};
-	sa_error err;
-	if (sa_emu_create(p->dir, &o, &err) != SA_OK)
-		fail_msg("create: %s", err.msg);
-	if (sa_emu_open(p->dir, &p->e, &err) != SA_OK)
-		fail_msg("open: %s", err.msg);
-}
-
-static void plat_free(struct plat *p)
-{
-	sa_emu_close(p->e);
-	tu_rmtree(p->tmp);
-	free(p->tmp);
-}
-
 /* The launcher's page function: one SNP_LAUNCH_UPDATE per planned page; a zero CPUID page. */
 struct launch {
 	sa_emu *e;
@@ -130,8 +105,8 @@ static void test_fixture_kernel_hashes(void **state)
 	uint8_t *image = NULL;
 	size_t len = 0;
 	assert_int_equal(tu_read_vector(AMDSEV, &image, &len), 0);
-	struct plat pl;
-	plat_create(&pl);
+	tu_plat pl;
+	tu_plat_create(&pl, SA_PRODUCT_MILAN);
 	static const uint8_t empty[1];
 	for (size_t i = 0; i < sizeof(fixture_cases) / sizeof(fixture_cases[0]); i++) {
 		const struct fixture_case *c = &fixture_cases[i];
@@ -152,7 +127,7 @@ static void test_fixture_kernel_hashes(void **state)
 		p.cmdline = c->cmdline;
 		launch_and_compare(pl.e, &p, c->id, c->expected);
 	}
-	plat_free(&pl);
+	tu_plat_free(&pl);
 	free(image);
 }
 
@@ -177,8 +152,8 @@ static void test_debian_ovmf(void **state)
 		skip();
 		return;
 	}
-	struct plat pl;
-	plat_create(&pl);
+	tu_plat pl;
+	tu_plat_create(&pl, SA_PRODUCT_MILAN);
 	static const unsigned counts[] = {1, 2, 8, 64};
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		sa_measure_params p;
@@ -195,7 +170,7 @@ static void test_debian_ovmf(void **state)
 		snprintf(what, sizeof(what), "Debian OVMF, %u vCPUs", counts[i]);
 		launch_and_compare(pl.e, &p, what, NULL);
 	}
-	plat_free(&pl);
+	tu_plat_free(&pl);
 	free(image);
 }
 

@@ -29,40 +29,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-struct plat {
-	char *tmp;
-	char dir[512];
-	sa_emu *e;
-};
-
-static void plat_create(struct plat *p)
-{
-	p->tmp = tu_tmpdir();
-	snprintf(p->dir, sizeof(p->dir), "%s/state", p->tmp);
-	sa_emu_create_opts o = {.product = SA_PRODUCT_MILAN, .rsa_bits = 2048};
-	sa_error err;
-	if (sa_emu_create(p->dir, &o, &err) != SA_OK)
-		fail_msg("create: %s", err.msg);
-	if (sa_emu_open(p->dir, &p->e, &err) != SA_OK)
-		fail_msg("open: %s", err.msg);
-}
-
-static void plat_reopen(struct plat *p)
-{
-	sa_emu_close(p->e);
-	p->e = NULL;
-	sa_error err;
-	if (sa_emu_open(p->dir, &p->e, &err) != SA_OK)
-		fail_msg("reopen: %s", err.msg);
-}
-
-static void plat_free(struct plat *p)
-{
-	sa_emu_close(p->e);
-	tu_rmtree(p->tmp);
-	free(p->tmp);
-}
-
 static void expect_fw(sa_status st, uint32_t fw, sa_status want_st, uint32_t want_fw, const sa_error *err,
 		      const char *what)
 {
@@ -171,7 +137,7 @@ static void external_oca(EVP_PKEY **key, sa_sev_cert *oca)
 	OK(sa_sev_cert_sign(oca, SA_SEV_USAGE_OCA, SA_SEV_ALGO_ECDSA_SHA256, *key, &err));
 }
 
-static bool file_exists(const struct plat *p, const char *rel)
+static bool file_exists(const tu_plat *p, const char *rel)
 {
 	char path[1024];
 	struct stat st;
@@ -179,7 +145,7 @@ static bool file_exists(const struct plat *p, const char *rel)
 	return stat(path, &st) == 0;
 }
 
-static void file_remove(const struct plat *p, const char *rel)
+static void file_remove(const tu_plat *p, const char *rel)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/%s", p->dir, rel);
@@ -208,8 +174,8 @@ static void measure(sa_emu *e, uint32_t h, uint8_t blob[SA_SEV_MEASURE_BLOB_SIZE
 static void platform_status_initial(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw;
 	sa_sev_platform_status s;
@@ -232,14 +198,14 @@ static void platform_status_initial(void **state)
 	OK(sa_sev_platform_status_decode(raw, sizeof(raw), &back, &err));
 	assert_int_equal(back.flags, s.flags);
 	EXPECT_FW(sa_emu_sev_platform_status(p.e, NULL, &fw, &err), SA_ERR_ARG, SA_FW_INVALID_PARAM);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void get_id_probe(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw, len = 0;
 	uint8_t id[64];
@@ -257,14 +223,14 @@ static void get_id_probe(void **state)
 	sa_emu_status es;
 	OK(sa_emu_platform_status(p.e, &es, &err));
 	assert_memory_equal(id, es.chip_id, 64);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void pdh_export_and_chain(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw;
 	uint8_t pdh[CERT], chain[3 * CERT];
@@ -315,14 +281,14 @@ static void pdh_export_and_chain(void **state)
 	assert_false(chain_ok(&k2, &x, NULL, &v));
 	assert_int_equal(check_of(&v, "sev.chain.cek"), SA_CHECK_FAIL);
 	sa_verdict_free(&v);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void amd_roots_are_the_x509_keys(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	struct kds k;
 	kds_get(p.e, &k);
@@ -338,20 +304,20 @@ static void amd_roots_are_the_x509_keys(void **state)
 	EVP_PKEY_free(ark);
 	sa_cert_list_free(&list);
 	/* KEY_IDs persist. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	struct kds k2;
 	kds_get(p.e, &k2);
 	assert_memory_equal(k.ark.key_id, k2.ark.key_id, 16);
 	assert_memory_equal(k.ask.key_id, k2.ask.key_id, 16);
 	assert_memory_equal(k.ark.modulus, k2.ark.modulus, sizeof(k.ark.modulus));
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void factory_reset_keeps_cek(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw;
 	struct exported a, b, c;
@@ -385,21 +351,21 @@ static void factory_reset_keeps_cek(void **state)
 	sa_verdict_free(&v);
 
 	/* The identity survives a reopen, and old generations' files are gone. */
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	struct exported e2;
 	export_certs(p.e, &e2);
 	assert_memory_equal(d.pdh_raw, e2.pdh_raw, CERT);
 	assert_memory_equal(d.chain_raw, e2.chain_raw, 3 * CERT);
 	assert_false(file_exists(&p, "keys/sev-1.pem"));
 	assert_false(file_exists(&p, "certs/sev-1.certs"));
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void pek_csr_and_import(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw;
 	uint8_t csr_raw[CERT];
@@ -499,7 +465,7 @@ static void pek_csr_and_import(void **state)
 	/* Owned: a second import is refused; the owner flag survives a reopen. */
 	EXPECT_FW(sa_emu_sev_pek_cert_import(p.e, pek_raw, CERT, oca_raw, CERT, &fw, &err), SA_ERR_ARG,
 		  SA_FW_ALREADY_OWNED);
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	OK_FW(sa_emu_sev_platform_status(p.e, &s, &fw, &err));
 	assert_true(s.owner_external);
 	struct exported y;
@@ -515,14 +481,14 @@ static void pek_csr_and_import(void **state)
 	assert_true(chain_ok(&k, &y, NULL, &v));
 	sa_verdict_free(&v);
 	EVP_PKEY_free(oca_key);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void platform_states(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw;
 	uint8_t st = 0;
@@ -560,14 +526,14 @@ static void platform_states(void **state)
 	assert_int_equal(status_guests(p.e, &st), 0);
 	assert_int_equal(st, SA_SEV_STATE_INIT);
 	OK_FW(sa_emu_sev_factory_reset(p.e, &fw, &err));
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void launch_start_checks(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw, h = 0;
 	EXPECT_FW(sa_emu_sev_launch_start(p.e, 0x40, NULL, 0, NULL, 0, &h, &fw, &err), SA_ERR_ARG,
@@ -583,7 +549,7 @@ static void launch_start_checks(void **state)
 	assert_false(s.config_es);
 	EXPECT_FW(sa_emu_sev_launch_start(p.e, ES_POLICY, NULL, 0, NULL, 0, &h, &fw, &err), SA_ERR_ARG,
 		  SA_FW_POLICY_FAILURE);
-	plat_reopen(&p); /* CONFIG_ES is persisted */
+	tu_plat_reopen(&p); /* CONFIG_ES is persisted */
 	EXPECT_FW(sa_emu_sev_launch_start(p.e, ES_POLICY, NULL, 0, NULL, 0, &h, &fw, &err), SA_ERR_ARG,
 		  SA_FW_POLICY_FAILURE);
 	OK_FW(sa_emu_sev_reinit(p.e, true, &fw, &err));
@@ -625,14 +591,14 @@ static void launch_start_checks(void **state)
 		  SA_FW_BAD_MEASUREMENT);
 	assert_int_equal(status_guests(p.e, NULL), 0);
 	sa_sev_tks_wipe(&tks);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void launch_misuse(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_error err;
 	uint32_t fw;
 	uint8_t data[64], vmsa[4096];
@@ -718,13 +684,13 @@ static void launch_misuse(void **state)
 	OK_FW(sa_emu_decommission(p.e, h, &fw, &err));
 	EXPECT_FW(sa_emu_sev_attestation(p.e, h, mn, rep, &len, &fw, &err), SA_ERR_ARG, SA_FW_INVALID_GUEST);
 	assert_int_equal(sa_emu_sev_guest_info_get(p.e, h, &gi, &err), SA_ERR_NOT_FOUND);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* ---- the guest owner's flow ----------------------------------------------- */
 
 struct owner_run {
-	struct plat p;
+	tu_plat p;
 	struct exported x;
 	struct kds k;
 	sa_sev_tks tks;
@@ -741,7 +707,7 @@ static void owner_flow(struct owner_run *r)
 {
 	sa_error err;
 	uint32_t fw;
-	plat_create(&r->p);
+	tu_plat_create(&r->p, SA_PRODUCT_MILAN);
 	sa_emu *e = r->p.e;
 	/* The owner takes the platform's PDH after checking both chains. */
 	export_certs(e, &r->x);
@@ -904,7 +870,7 @@ static void done_when_flow(void **state)
 	EVP_PKEY_free(fk);
 
 	sa_sev_tks_wipe(&r.tks);
-	plat_free(&r.p);
+	tu_plat_free(&r.p);
 }
 
 static void reopen_keeps_guests(void **state)
@@ -922,7 +888,7 @@ static void reopen_keeps_guests(void **state)
 	uint32_t launching = launch_plain(r.p.e, 0);
 	OK_FW(sa_emu_sev_launch_update_data(r.p.e, launching, data, sizeof(data), &fw, &err));
 
-	plat_reopen(&r.p);
+	tu_plat_reopen(&r.p);
 	sa_emu *e = r.p.e;
 	sa_emu_sev_guest_info gi;
 	OK(sa_emu_sev_guest_info_get(e, r.h, &gi, &err));
@@ -962,19 +928,19 @@ static void reopen_keeps_guests(void **state)
 	OK_FW(sa_emu_decommission(e, r.h, &fw, &err));
 	assert_false(file_exists(&r.p, rel));
 	assert_int_equal(sa_emu_sev_guest_secret(e, r.h, 0, &pt, &pl, &gpa, &err), SA_ERR_NOT_FOUND);
-	plat_reopen(&r.p);
+	tu_plat_reopen(&r.p);
 	assert_int_equal(sa_emu_sev_guest_info_get(r.p.e, r.h, &gi, &err), SA_ERR_NOT_FOUND);
 	assert_true(sa_emu_is_sev_guest(r.p.e, r.h)); /* known, decommissioned */
 	EXPECT_FW(sa_emu_decommission(r.p.e, r.h, &fw, &err), SA_ERR_ARG, SA_FW_INVALID_GUEST);
 	assert_int_equal(status_guests(r.p.e, NULL), 1);
 	sa_sev_tks_wipe(&r.tks);
-	plat_free(&r.p);
+	tu_plat_free(&r.p);
 }
 
 /* ---- state directories -------------------------------------------------------- */
 
 /* Remove every SEV file, as in a state directory made before SEV support. */
-static void strip_sev(const struct plat *p)
+static void strip_sev(const tu_plat *p)
 {
 	file_remove(p, "sev.json");
 	file_remove(p, "certs/sev_ask_ark.cert");
@@ -999,12 +965,12 @@ static void strip_sev(const struct plat *p)
 static void old_state_dir(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_emu_close(p.e);
 	p.e = NULL;
 	strip_sev(&p);
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	assert_false(file_exists(&p, "sev.json"));
 	struct exported x;
 	export_certs(p.e, &x); /* made on first use */
@@ -1020,7 +986,7 @@ static void old_state_dir(void **state)
 	p.e = NULL;
 	strip_sev(&p);
 	file_remove(&p, "keys/ark.pem");
-	plat_reopen(&p);
+	tu_plat_reopen(&p);
 	sa_error err;
 	uint32_t fw, pl = CERT, cl = 3 * CERT;
 	uint8_t pdh[CERT], chain[3 * CERT];
@@ -1029,14 +995,14 @@ static void old_state_dir(void **state)
 	assert_non_null(strstr(err.msg, "keys/ark.pem"));
 	uint32_t snp = 0;
 	OK_FW(sa_emu_launch_start(p.e, 0x30000, &snp, &fw, &err));
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void damaged_sev_state_is_refused(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	sa_emu_close(p.e);
 	p.e = NULL;
 	char path[1024];

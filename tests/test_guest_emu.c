@@ -35,65 +35,27 @@
 #include "sevattest/guest_msg.h"
 #include "sevattest/report.h"
 
-#include "daemon.h"
+#include "testdaemon.h"
 #include "testutil.h"
 
 /* ---- the daemon, in a thread ---- */
 
 static char *g_dir;
 static char g_state[600];
-static emu_daemon *g_d;
-static pthread_t g_dt;
-static sa_emu_client *g_host;
-
-static void *daemon_main(void *arg)
-{
-	sa_error err;
-	if (emu_daemon_run(arg, &err) != SA_OK)
-		fprintf(stderr, "daemon: %s\n", err.msg);
-	return NULL;
-}
-
-static void daemon_up(void)
-{
-	emu_daemon_config cfg = {.state_dir = g_state, .log_fd = getenv("SEVATTEST_TEST_LOG") ? 2 : -1};
-	sa_error err;
-	if (emu_daemon_start(&cfg, &g_d, &err) != SA_OK)
-		fail_msg("daemon start: %s", err.msg);
-	assert_int_equal(pthread_create(&g_dt, NULL, daemon_main, g_d), 0);
-	if (sa_emu_client_connect(emu_daemon_host_socket(g_d), 10000, &g_host, &err) != SA_OK)
-		fail_msg("host socket: %s", err.msg);
-}
-
-static void daemon_down(void)
-{
-	sa_emu_client_close(g_host);
-	g_host = NULL;
-	emu_daemon_stop(g_d);
-	pthread_join(g_dt, NULL);
-	emu_daemon_free(g_d);
-	g_d = NULL;
-}
+static td_daemon g_td;
 
 static int group_setup(void **state)
 {
 	(void)state;
 	g_dir = tu_tmpdir();
 	snprintf(g_state, sizeof(g_state), "%s/st", g_dir);
-	sa_emu_create_opts o = {.product = SA_PRODUCT_MILAN, .rsa_bits = 2048};
-	sa_error err;
-	if (sa_emu_create(g_state, &o, &err) != SA_OK) {
-		fprintf(stderr, "create: %s\n", err.msg);
-		return -1;
-	}
-	daemon_up();
-	return 0;
+	return td_daemon_create(&g_td, g_state);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	daemon_down();
+	td_daemon_down(&g_td);
 	tu_rmtree(g_dir);
 	free(g_dir);
 	return 0;
@@ -106,10 +68,10 @@ static uint32_t launch_vm(char sock[SA_EP_PATH_MAX + 1])
 	sa_error err;
 	uint8_t page[SA_PAGE_SIZE];
 	memset(page, 0x5A, sizeof(page));
-	if (sa_emu_client_launch_start(g_host, 0x30000, &h, &fw, &err) != SA_OK ||
-	    sa_emu_client_launch_update(g_host, h, SA_PAGE_NORMAL, 0x100000, page, &fw, &err) != SA_OK ||
-	    sa_emu_client_launch_update(g_host, h, SA_PAGE_SECRETS, 0x800000, NULL, &fw, &err) != SA_OK ||
-	    sa_emu_client_launch_finish(g_host, h, NULL, NULL, false, page, NULL, sock, &fw, &err) != SA_OK)
+	if (sa_emu_client_launch_start(g_td.host, 0x30000, &h, &fw, &err) != SA_OK ||
+	    sa_emu_client_launch_update(g_td.host, h, SA_PAGE_NORMAL, 0x100000, page, &fw, &err) != SA_OK ||
+	    sa_emu_client_launch_update(g_td.host, h, SA_PAGE_SECRETS, 0x800000, NULL, &fw, &err) != SA_OK ||
+	    sa_emu_client_launch_finish(g_td.host, h, NULL, NULL, false, page, NULL, sock, &fw, &err) != SA_OK)
 		fail_msg("launch: %s", err.msg);
 	return h;
 }
@@ -585,8 +547,8 @@ static void sequence_numbers_continue_across_processes_and_restarts(void **state
 	assert_int_equal(seqno_in_page(&sp, 1), 0);
 
 	/* The daemon goes away and comes back: the guest continues where it stopped. */
-	daemon_down();
-	daemon_up();
+	td_daemon_down(&g_td);
+	td_daemon_up(&g_td, g_state);
 	sa_guest *g = must_open(sock, 0);
 	must_report(g, 0);
 	sa_guest_close(g);
@@ -616,19 +578,19 @@ static void two_vms_have_different_vmpcks(void **state)
 	size_t n;
 	uint32_t total;
 	sa_error err;
-	assert_int_equal(sa_emu_client_vm_list(g_host, &vms, &n, &total, &err), SA_OK);
+	assert_int_equal(sa_emu_client_vm_list(g_td.host, &vms, &n, &total, &err), SA_OK);
 	bool found = false;
 	for (size_t i = 0; i < n; i++)
 		found |= vms[i].handle == h2 && !strcmp(vms[i].socket, s2);
 	free(vms);
 	assert_true(found);
 	uint32_t fw;
-	assert_int_equal(sa_emu_client_decommission(g_host, h2, &fw, &err), SA_OK);
+	assert_int_equal(sa_emu_client_decommission(g_td.host, h2, &fw, &err), SA_OK);
 	struct stat st;
 	assert_int_not_equal(stat(s2, &st), 0);
 	sa_guest *g;
 	assert_int_equal(open_guest(s2, 0, 100, &g, &err), SA_ERR_IO);
-	assert_int_not_equal(sa_emu_client_decommission(g_host, h2, &fw, &err), SA_OK);
+	assert_int_not_equal(sa_emu_client_decommission(g_td.host, h2, &fw, &err), SA_OK);
 	assert_int_equal(fw, SA_FW_INVALID_GUEST);
 }
 
@@ -755,7 +717,7 @@ static void small_certificate_buffer_follows_the_driver(void **state)
 	sa_error err;
 	assert_int_equal(sa_cert_table_encode(&t, table, sizeof(table), &tlen, &err), SA_OK);
 	assert_true(tlen > 5 * 4096 - 100 && tlen <= 5 * 4096);
-	assert_int_equal(sa_emu_client_set_ext_certs(g_host, h, table, tlen, &err), SA_OK);
+	assert_int_equal(sa_emu_client_set_ext_certs(g_td.host, h, table, tlen, &err), SA_OK);
 
 	struct relay *r = relay_start(sock, PASS);
 	sa_guest *g = must_open(r->path, 0);
@@ -931,7 +893,7 @@ static void malformed_frames_get_firmware_style_errors(void **state)
 	(void)state;
 	char sock[SA_EP_PATH_MAX + 1];
 	launch_vm(sock);
-	int fd = raw_connect(emu_daemon_host_socket(g_d));
+	int fd = raw_connect(emu_daemon_host_socket(g_td.d));
 	uint8_t junk[64] = {0};
 	expect_status(fd, 0x7777, 0, NULL, 0, SA_FW_INVALID_COMMAND, "unknown command");
 	expect_status(fd, SA_EP_STATUS, 0, junk, 1, SA_FW_INVALID_LENGTH, "trailing");
@@ -984,7 +946,7 @@ static void malformed_frames_get_firmware_style_errors(void **state)
 	sa_guest_close(g);
 	uint32_t pid;
 	sa_emu_status st;
-	assert_int_equal(sa_emu_client_status(g_host, &st, &pid, NULL, &err), SA_OK);
+	assert_int_equal(sa_emu_client_status(g_td.host, &st, &pid, NULL, &err), SA_OK);
 	assert_int_equal(pid, (uint32_t)getpid());
 }
 

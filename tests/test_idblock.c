@@ -373,29 +373,6 @@ static void sign_and_verify(void **state)
 
 #define POLICY 0x30000ull
 
-struct plat {
-	char *tmp;
-	char dir[512];
-	sa_emu *e;
-};
-
-static void plat_create(struct plat *p)
-{
-	p->tmp = tu_tmpdir();
-	snprintf(p->dir, sizeof(p->dir), "%s/state", p->tmp);
-	sa_emu_create_opts o = {.product = SA_PRODUCT_MILAN, .rsa_bits = 2048};
-	sa_error err;
-	if (sa_emu_create(p->dir, &o, &err) != SA_OK || sa_emu_open(p->dir, &p->e, &err) != SA_OK)
-		fail_msg("emulator: %s", err.msg);
-}
-
-static void plat_free(struct plat *p)
-{
-	sa_emu_close(p->e);
-	tu_rmtree(p->tmp);
-	free(p->tmp);
-}
-
 /* Start a guest and measure one page and the SECRETS page; ld receives the launch digest. */
 static uint32_t launch_start(sa_emu *e, uint8_t ld[48])
 {
@@ -480,7 +457,7 @@ static void write_file(const char *path, const char *text)
 }
 
 /* Verify as a relying party: the emulator's root, chain and VCEK, plus the ID block demands. */
-static void assert_verifies(struct plat *p, const uint8_t *report, const sa_snp_appraisal *a)
+static void assert_verifies(tu_plat *p, const uint8_t *report, const sa_snp_appraisal *a)
 {
 	sa_error err;
 	char *pem = NULL, root[600], chain[600];
@@ -523,8 +500,8 @@ static void assert_verifies(struct plat *p, const uint8_t *report, const sa_snp_
 static void emulated_launch_finish(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_MILAN);
 	EVP_PKEY *id = EVP_EC_gen("P-384"), *author = EVP_EC_gen("P-384"), *other = EVP_EC_gen("P-384");
 	assert_non_null(id);
 	assert_non_null(author);
@@ -627,7 +604,7 @@ static void emulated_launch_finish(void **state)
 	EVP_PKEY_free(id);
 	EVP_PKEY_free(author);
 	EVP_PKEY_free(other);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 int main(void)

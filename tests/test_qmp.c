@@ -366,31 +366,6 @@ static void test_client_greetings(void **state)
 
 /* ---- the server against the emulator ---------------------------------------------------- */
 
-struct plat {
-	char *tmp;
-	sa_emu *e;
-};
-
-static void plat_create(struct plat *p)
-{
-	char dir[512];
-	p->tmp = tu_tmpdir();
-	snprintf(dir, sizeof(dir), "%s/state", p->tmp);
-	sa_emu_create_opts o = {.rsa_bits = 2048};
-	sa_error err;
-	if (sa_emu_create(dir, &o, &err) != SA_OK)
-		fail_msg("create: %s", err.msg);
-	if (sa_emu_open(dir, &p->e, &err) != SA_OK)
-		fail_msg("open: %s", err.msg);
-}
-
-static void plat_free(struct plat *p)
-{
-	sa_emu_close(p->e);
-	tu_rmtree(p->tmp);
-	free(p->tmp);
-}
-
 struct serve {
 	int fd;
 	sa_emu *e;
@@ -467,8 +442,8 @@ static uint32_t launch_sev_es(sa_emu *e)
 static void test_server_sev(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_UNKNOWN);
 	uint32_t h = launch_sev_es(p.e);
 	struct serve s;
 	pthread_t th;
@@ -617,14 +592,14 @@ static void test_server_sev(void **state)
 	pthread_join(th, NULL);
 	assert_int_equal(s.st, SA_OK);
 	sa_qmp_close(q);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void test_server_no_sev(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_UNKNOWN);
 	struct serve s;
 	pthread_t th;
 	sa_qmp *q = serve_client(&s, &th, p.e, 0);
@@ -649,14 +624,14 @@ static void test_server_no_sev(void **state)
 	sa_qmp_close(q); /* the peer closes: the server returns OK */
 	pthread_join(th, NULL);
 	assert_int_equal(s.st, SA_OK);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 static void test_server_snp(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_UNKNOWN);
 	uint32_t h = 0, fw = 0;
 	sa_error err;
 	assert_int_equal(sa_emu_launch_start(p.e, 0x30000, &h, &fw, &err), SA_OK);
@@ -702,7 +677,7 @@ static void test_server_snp(void **state)
 	json_object_put(ret);
 	sa_qmp_close(q);
 	pthread_join(th, NULL);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 /* Raw bytes to the server: negotiation, id echoed verbatim, parse errors, the stream going on. */
@@ -732,8 +707,8 @@ static const char *err_desc(json_object *m)
 static void test_server_raw(void **state)
 {
 	(void)state;
-	struct plat p;
-	plat_create(&p);
+	tu_plat p;
+	tu_plat_create(&p, SA_PRODUCT_UNKNOWN);
 	struct serve s;
 	pthread_t th;
 	int fd = serve_start(&s, &th, p.e, 0);
@@ -802,7 +777,7 @@ static void test_server_raw(void **state)
 	assert_int_equal(s.st, SA_ERR_RANGE);
 	sa_qmp_reader_free(&r);
 	close(fd);
-	plat_free(&p);
+	tu_plat_free(&p);
 }
 
 int main(void)

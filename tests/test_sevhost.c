@@ -31,8 +31,8 @@
 #include "sevattest/sev_cert.h"
 #include "sevattest/sevhost.h"
 
-#include "daemon.h"
 #include "../src/lib/sevhost_test.h"
+#include "testdaemon.h"
 #include "testutil.h"
 
 static char *g_dir;
@@ -320,38 +320,7 @@ static void backend_specs(void **state)
 
 /* ---- the emulator, its daemon in a thread ------------------------------------------------ */
 
-static emu_daemon *g_d;
-static pthread_t g_dt;
-static sa_emu_client *g_host;
-
-static void *daemon_main(void *arg)
-{
-	sa_error err;
-	if (emu_daemon_run(arg, &err) != SA_OK)
-		fprintf(stderr, "daemon: %s\n", err.msg);
-	return NULL;
-}
-
-static void daemon_up(void)
-{
-	emu_daemon_config cfg = {.state_dir = g_state, .log_fd = getenv("SEVATTEST_TEST_LOG") ? 2 : -1};
-	sa_error err;
-	if (emu_daemon_start(&cfg, &g_d, &err) != SA_OK)
-		fail_msg("daemon start: %s", err.msg);
-	assert_int_equal(pthread_create(&g_dt, NULL, daemon_main, g_d), 0);
-	if (sa_emu_client_connect(emu_daemon_host_socket(g_d), 10000, &g_host, &err) != SA_OK)
-		fail_msg("host socket: %s", err.msg);
-}
-
-static void daemon_down(void)
-{
-	sa_emu_client_close(g_host);
-	g_host = NULL;
-	emu_daemon_stop(g_d);
-	pthread_join(g_dt, NULL);
-	emu_daemon_free(g_d);
-	g_d = NULL;
-}
+static td_daemon g_td;
 
 static int group_setup(void **state)
 {
@@ -364,20 +333,13 @@ static int group_setup(void **state)
 		return -1;
 	close(fd);
 	sa_sev_host_set_ioctl(fake_ioctl);
-	sa_emu_create_opts o = {.product = SA_PRODUCT_MILAN, .rsa_bits = 2048};
-	sa_error err;
-	if (sa_emu_create(g_state, &o, &err) != SA_OK) {
-		fprintf(stderr, "create: %s\n", err.msg);
-		return -1;
-	}
-	daemon_up();
-	return 0;
+	return td_daemon_create(&g_td, g_state);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	daemon_down();
+	td_daemon_down(&g_td);
 	sa_sev_host_set_ioctl(NULL);
 	tu_rmtree(g_dir);
 	free(g_dir);
@@ -397,7 +359,7 @@ static void emu_owner_flow(void **state)
 	sa_sev_host *h = NULL;
 	sa_error err;
 	uint32_t fw;
-	snprintf(g_spec, sizeof(g_spec), "emu:%s", emu_daemon_host_socket(g_d));
+	snprintf(g_spec, sizeof(g_spec), "emu:%s", emu_daemon_host_socket(g_td.d));
 	if (sa_sev_host_open(g_spec, true, 10000, &h, &err) != SA_OK)
 		fail_msg("open: %s", err.msg);
 	assert_int_equal(sa_sev_host_get_kind(h), SA_SEV_HOST_EMU);
@@ -470,7 +432,7 @@ static void emu_owner_flow(void **state)
 	if (sa_sev_host_get_id(h, &id, &id_len, &fw, &err) != SA_OK)
 		fail_msg("GET_ID: %s", err.msg);
 	sa_emu_status es;
-	assert_int_equal(sa_emu_client_status(g_host, &es, NULL, NULL, &err), SA_OK);
+	assert_int_equal(sa_emu_client_status(g_td.host, &es, NULL, NULL, &err), SA_OK);
 	assert_int_equal(id_len, 64);
 	assert_memory_equal(id, es.chip_id, 64);
 	free(id);
@@ -484,17 +446,17 @@ static void emu_probe_on_the_wire(void **state)
 	sa_ep_request q = {.cmd = SA_EP_SEV_PEK_CSR, .buf_len = 0};
 	sa_ep_reply r;
 	sa_error err;
-	assert_int_not_equal(sa_emu_client_call(g_host, &q, &r, &err), SA_OK);
+	assert_int_not_equal(sa_emu_client_call(g_td.host, &q, &r, &err), SA_OK);
 	assert_int_equal(r.status, SA_FW_INVALID_LENGTH);
 	assert_int_equal(r.needed, SA_SEV_CERT_SIZE);
 	q.buf_len = SA_SEV_CERT_SIZE - 1;
-	assert_int_not_equal(sa_emu_client_call(g_host, &q, &r, &err), SA_OK);
+	assert_int_not_equal(sa_emu_client_call(g_td.host, &q, &r, &err), SA_OK);
 	assert_int_equal(r.needed, SA_SEV_CERT_SIZE);
 	q.buf_len = SA_EP_SEV_PROBE_MAX;
-	assert_int_equal(sa_emu_client_call(g_host, &q, &r, &err), SA_OK);
+	assert_int_equal(sa_emu_client_call(g_td.host, &q, &r, &err), SA_OK);
 	assert_int_equal(r.data_len, SA_SEV_CERT_SIZE);
 	sa_ep_request p = {.cmd = SA_EP_SEV_PDH_CERT_EXPORT, .buf_len = SA_SEV_CERT_SIZE, .buf_len2 = 100};
-	assert_int_not_equal(sa_emu_client_call(g_host, &p, &r, &err), SA_OK);
+	assert_int_not_equal(sa_emu_client_call(g_td.host, &p, &r, &err), SA_OK);
 	assert_int_equal(r.status, SA_FW_INVALID_LENGTH);
 	assert_int_equal(r.needed, SA_SEV_CERT_SIZE);
 	assert_int_equal(r.needed2, 3 * SA_SEV_CERT_SIZE);
@@ -511,23 +473,23 @@ static void emu_sev_launch_and_qmp(void **state)
 	for (size_t i = 0; i < sizeof(g_data); i++)
 		g_data[i] = (uint8_t)(i * 13 + 7);
 	/* Bad input is refused before anything is sent or launched. */
-	assert_int_equal(sa_emu_client_sev_launch_start(g_host, 1, g_data, SA_SEV_CERT_SIZE, NULL, 0, &h, &fw, &err),
+	assert_int_equal(sa_emu_client_sev_launch_start(g_td.host, 1, g_data, SA_SEV_CERT_SIZE, NULL, 0, &h, &fw, &err),
 			 SA_ERR_ARG);
-	if (sa_emu_client_sev_launch_start(g_host, SA_SEV_POLICY_NODBG, NULL, 0, NULL, 0, &h, &fw, &err) != SA_OK)
+	if (sa_emu_client_sev_launch_start(g_td.host, SA_SEV_POLICY_NODBG, NULL, 0, NULL, 0, &h, &fw, &err) != SA_OK)
 		fail_msg("SEV_LAUNCH_START: %s", err.msg);
 	assert_int_equal(fw, 0);
-	assert_int_equal(sa_emu_client_sev_launch_update_data(g_host, h, g_data, 15, &fw, &err), SA_ERR_ARG);
+	assert_int_equal(sa_emu_client_sev_launch_update_data(g_td.host, h, g_data, 15, &fw, &err), SA_ERR_ARG);
 	assert_non_null(strstr(err.msg, "multiple of 16"));
-	assert_int_equal(sa_emu_client_sev_launch_update_data(g_host, h, g_data, 0, &fw, &err), SA_ERR_ARG);
+	assert_int_equal(sa_emu_client_sev_launch_update_data(g_td.host, h, g_data, 0, &fw, &err), SA_ERR_ARG);
 	sa_emu_sev_guest_info gi;
-	assert_int_equal(sa_emu_client_sev_guest_info(g_host, h, &gi, &err), SA_OK);
+	assert_int_equal(sa_emu_client_sev_guest_info(g_td.host, h, &gi, &err), SA_OK);
 	assert_int_equal(gi.state, SA_EMU_SEV_GSTATE_LUPDATE);
 	assert_int_equal(gi.policy, SA_SEV_POLICY_NODBG);
 
 	/* The QMP socket exists from LAUNCH_START on, and VM_LIST names it. */
 	sa_ep_vm_info *vms = NULL;
 	size_t n = 0;
-	assert_int_equal(sa_emu_client_vm_list(g_host, &vms, &n, NULL, &err), SA_OK);
+	assert_int_equal(sa_emu_client_vm_list(g_td.host, &vms, &n, NULL, &err), SA_OK);
 	char qmp[SA_EP_PATH_MAX + 1] = "";
 	for (size_t i = 0; i < n; i++) {
 		if (vms[i].handle != h)
@@ -542,35 +504,35 @@ static void emu_sev_launch_and_qmp(void **state)
 	assert_true(is_socket(qmp));
 
 	/* Data over one chunk: split in whole 16-byte chunks, folded in order (the digest is SHA-256 of it all). */
-	if (sa_emu_client_sev_launch_update_data(g_host, h, g_data, sizeof(g_data), &fw, &err) != SA_OK)
+	if (sa_emu_client_sev_launch_update_data(g_td.host, h, g_data, sizeof(g_data), &fw, &err) != SA_OK)
 		fail_msg("SEV_LAUNCH_UPDATE_DATA: %s", err.msg);
 	uint8_t want[32];
 	assert_int_equal(sa_sha256(g_data, sizeof(g_data), want, &err), SA_OK);
 	uint8_t blob[SA_SEV_MEASURE_BLOB_SIZE];
-	if (sa_emu_client_sev_launch_measure(g_host, h, blob, &fw, &err) != SA_OK)
+	if (sa_emu_client_sev_launch_measure(g_td.host, h, blob, &fw, &err) != SA_OK)
 		fail_msg("SEV_LAUNCH_MEASURE: %s", err.msg);
-	assert_int_equal(sa_emu_client_sev_guest_info(g_host, h, &gi, &err), SA_OK);
+	assert_int_equal(sa_emu_client_sev_guest_info(g_td.host, h, &gi, &err), SA_OK);
 	assert_int_equal(gi.state, SA_EMU_SEV_GSTATE_LSECRET);
 	assert_memory_equal(gi.launch_digest, want, 32);
 
 	/* The attestation report: the mnonce given, the launch digest, signed by the PEK. */
 	uint8_t mnonce[16], report[SA_SEV_REPORT_SIZE];
 	memset(mnonce, 0x42, sizeof(mnonce));
-	if (sa_emu_client_sev_attestation(g_host, h, mnonce, report, &fw, &err) != SA_OK)
+	if (sa_emu_client_sev_attestation(g_td.host, h, mnonce, report, &fw, &err) != SA_OK)
 		fail_msg("SEV_ATTESTATION: %s", err.msg);
 	sa_sev_report r;
 	assert_int_equal(sa_sev_report_decode(report, sizeof(report), &r, &err), SA_OK);
 	assert_memory_equal(r.mnonce, mnonce, 16);
 	assert_memory_equal(r.launch_digest, want, 32);
 	uint8_t pdh[SA_SEV_CERT_SIZE], chain[3 * SA_SEV_CERT_SIZE];
-	assert_int_equal(sa_emu_client_sev_pdh_cert_export(g_host, pdh, chain, &fw, &err), SA_OK);
+	assert_int_equal(sa_emu_client_sev_pdh_cert_export(g_td.host, pdh, chain, &fw, &err), SA_OK);
 	sa_sev_cert pek;
 	assert_int_equal(sa_sev_cert_decode(chain, SA_SEV_CERT_SIZE, &pek, &err), SA_OK);
 	assert_int_equal(sa_sev_report_verify_sig(&r, &pek, &err), SA_OK);
 	/* A handle that is no guest: the firmware's refusal. */
-	assert_int_not_equal(sa_emu_client_sev_attestation(g_host, h + 1000, mnonce, report, &fw, &err), SA_OK);
+	assert_int_not_equal(sa_emu_client_sev_attestation(g_td.host, h + 1000, mnonce, report, &fw, &err), SA_OK);
 	assert_true(fw != 0 && fw != SA_EP_STATUS_DAEMON);
-	assert_int_equal(sa_emu_client_sev_guest_info(g_host, h + 1000, &gi, &err), SA_ERR_NOT_FOUND);
+	assert_int_equal(sa_emu_client_sev_guest_info(g_td.host, h + 1000, &gi, &err), SA_ERR_NOT_FOUND);
 
 	/* The QMP socket answers with QMP's greeting. */
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -586,20 +548,20 @@ static void emu_sev_launch_and_qmp(void **state)
 	close(fd);
 
 	char fin[SA_EP_PATH_MAX + 1];
-	if (sa_emu_client_sev_launch_finish(g_host, h, fin, sizeof(fin), &fw, &err) != SA_OK)
+	if (sa_emu_client_sev_launch_finish(g_td.host, h, fin, sizeof(fin), &fw, &err) != SA_OK)
 		fail_msg("SEV_LAUNCH_FINISH: %s", err.msg);
 	assert_string_equal(fin, qmp);
-	assert_int_equal(sa_emu_client_sev_guest_info(g_host, h, &gi, &err), SA_OK);
+	assert_int_equal(sa_emu_client_sev_guest_info(g_td.host, h, &gi, &err), SA_OK);
 	assert_int_equal(gi.state, SA_EMU_SEV_GSTATE_RUNNING);
 	char small[4];
-	assert_int_not_equal(sa_emu_client_sev_launch_finish(g_host, h, small, sizeof(small), &fw, &err), SA_OK);
+	assert_int_not_equal(sa_emu_client_sev_launch_finish(g_td.host, h, small, sizeof(small), &fw, &err), SA_OK);
 
 	/* A restart: the running SEV guest gets its QMP socket back. */
-	daemon_down();
+	td_daemon_down(&g_td);
 	assert_false(is_socket(qmp));
-	daemon_up();
+	td_daemon_up(&g_td, g_state);
 	assert_true(is_socket(qmp));
-	assert_int_equal(sa_emu_client_vm_list(g_host, &vms, &n, NULL, &err), SA_OK);
+	assert_int_equal(sa_emu_client_vm_list(g_td.host, &vms, &n, NULL, &err), SA_OK);
 	bool found = false;
 	for (size_t i = 0; i < n; i++)
 		if (vms[i].handle == h) {
@@ -612,9 +574,9 @@ static void emu_sev_launch_and_qmp(void **state)
 	assert_true(found);
 
 	/* Decommission: the socket goes, the VM leaves the list. */
-	assert_int_equal(sa_emu_client_decommission(g_host, h, &fw, &err), SA_OK);
+	assert_int_equal(sa_emu_client_decommission(g_td.host, h, &fw, &err), SA_OK);
 	assert_false(is_socket(qmp));
-	assert_int_equal(sa_emu_client_vm_list(g_host, &vms, &n, NULL, &err), SA_OK);
+	assert_int_equal(sa_emu_client_vm_list(g_td.host, &vms, &n, NULL, &err), SA_OK);
 	for (size_t i = 0; i < n; i++)
 		assert_int_not_equal(vms[i].handle, h);
 	free(vms);
@@ -626,16 +588,16 @@ static void emu_launching_guest_does_not_survive_a_restart(void **state)
 	(void)state;
 	sa_error err;
 	uint32_t h, fw;
-	if (sa_emu_client_sev_launch_start(g_host, SA_SEV_POLICY_NODBG, NULL, 0, NULL, 0, &h, &fw, &err) != SA_OK)
+	if (sa_emu_client_sev_launch_start(g_td.host, SA_SEV_POLICY_NODBG, NULL, 0, NULL, 0, &h, &fw, &err) != SA_OK)
 		fail_msg("SEV_LAUNCH_START: %s", err.msg);
 	char qmp[700];
-	snprintf(qmp, sizeof(qmp), "%s/vm-%u.qmp", emu_daemon_run_dir(g_d), h);
+	snprintf(qmp, sizeof(qmp), "%s/vm-%u.qmp", emu_daemon_run_dir(g_td.d), h);
 	assert_true(is_socket(qmp));
-	daemon_down();
-	daemon_up();
+	td_daemon_down(&g_td);
+	td_daemon_up(&g_td, g_state);
 	assert_false(is_socket(qmp));
 	sa_emu_sev_guest_info gi;
-	assert_int_equal(sa_emu_client_sev_guest_info(g_host, h, &gi, &err), SA_ERR_NOT_FOUND);
+	assert_int_equal(sa_emu_client_sev_guest_info(g_td.host, h, &gi, &err), SA_ERR_NOT_FOUND);
 }
 
 /* An SNP guest has both its guest channel and a QMP socket from LAUNCH_FINISH on; both go at decommission. */
@@ -647,20 +609,20 @@ static void emu_snp_guest_has_a_qmp_socket(void **state)
 	uint8_t page[SA_PAGE_SIZE];
 	char sock[SA_EP_PATH_MAX + 1];
 	memset(page, 0x5A, sizeof(page));
-	if (sa_emu_client_launch_start(g_host, 0x30000, &h, &fw, &err) != SA_OK ||
-	    sa_emu_client_launch_update(g_host, h, SA_PAGE_NORMAL, 0x100000, page, &fw, &err) != SA_OK ||
-	    sa_emu_client_launch_update(g_host, h, SA_PAGE_SECRETS, 0x800000, NULL, &fw, &err) != SA_OK)
+	if (sa_emu_client_launch_start(g_td.host, 0x30000, &h, &fw, &err) != SA_OK ||
+	    sa_emu_client_launch_update(g_td.host, h, SA_PAGE_NORMAL, 0x100000, page, &fw, &err) != SA_OK ||
+	    sa_emu_client_launch_update(g_td.host, h, SA_PAGE_SECRETS, 0x800000, NULL, &fw, &err) != SA_OK)
 		fail_msg("launch: %s", err.msg);
 	char qmp[700];
-	snprintf(qmp, sizeof(qmp), "%s/vm-%u.qmp", emu_daemon_run_dir(g_d), h);
+	snprintf(qmp, sizeof(qmp), "%s/vm-%u.qmp", emu_daemon_run_dir(g_td.d), h);
 	assert_false(is_socket(qmp)); /* not before LAUNCH_FINISH */
-	if (sa_emu_client_launch_finish(g_host, h, NULL, NULL, false, page, NULL, sock, &fw, &err) != SA_OK)
+	if (sa_emu_client_launch_finish(g_td.host, h, NULL, NULL, false, page, NULL, sock, &fw, &err) != SA_OK)
 		fail_msg("launch: %s", err.msg);
 	assert_true(is_socket(qmp));
 	assert_true(is_socket(sock));
 	sa_ep_vm_info *vms = NULL;
 	size_t n = 0;
-	assert_int_equal(sa_emu_client_vm_list(g_host, &vms, &n, NULL, &err), SA_OK);
+	assert_int_equal(sa_emu_client_vm_list(g_td.host, &vms, &n, NULL, &err), SA_OK);
 	bool found = false;
 	for (size_t i = 0; i < n; i++)
 		if (vms[i].handle == h) {
@@ -671,7 +633,7 @@ static void emu_snp_guest_has_a_qmp_socket(void **state)
 		}
 	free(vms);
 	assert_true(found);
-	assert_int_equal(sa_emu_client_decommission(g_host, h, &fw, &err), SA_OK);
+	assert_int_equal(sa_emu_client_decommission(g_td.host, h, &fw, &err), SA_OK);
 	assert_false(is_socket(qmp));
 	assert_false(is_socket(sock));
 }

@@ -73,3 +73,31 @@ void tu_rmtree(const char *path)
 	if (path)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+void tu_plat_create(tu_plat *p, sa_product product)
+{
+	p->tmp = tu_tmpdir();
+	snprintf(p->dir, sizeof(p->dir), "%s/state", p->tmp);
+	sa_emu_create_opts o = {.product = product, .rsa_bits = 2048};
+	sa_error err;
+	if (sa_emu_create(p->dir, &o, &err) != SA_OK)
+		fail_msg("create: %s", err.msg);
+	if (sa_emu_open(p->dir, &p->e, &err) != SA_OK)
+		fail_msg("open: %s", err.msg);
+}
+
+void tu_plat_reopen(tu_plat *p)
+{
+	sa_emu_close(p->e);
+	p->e = NULL;
+	sa_error err;
+	if (sa_emu_open(p->dir, &p->e, &err) != SA_OK)
+		fail_msg("reopen: %s", err.msg);
+}
+
+void tu_plat_free(tu_plat *p)
+{
+	sa_emu_close(p->e);
+	tu_rmtree(p->tmp);
+	free(p->tmp);
+}

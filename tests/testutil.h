@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "sevattest/emu.h"
+
 /* Directory of the real AMD vectors (env SEVATTEST_VECTORS), or NULL if absent. */
 const char *tu_vectors_dir(void);
 /* Read vectors/<rel> into a malloc'ed buffer; returns 0 on success, -1 if absent. */
@@ -31,5 +33,17 @@ void tu_hex(const char *hex, uint8_t *buf, size_t len);
 /* A fresh temporary directory (mkdtemp under $TMPDIR); removed by tu_rmtree. */
 char *tu_tmpdir(void);
 void tu_rmtree(const char *path);
+
+/* An emulated platform (RSA-2048 VCEK) in a fresh temporary directory, opened; each call fails the test on error. */
+typedef struct {
+	char *tmp;     /* the test's temporary directory */
+	char dir[512]; /* tmp/state */
+	sa_emu *e;
+} tu_plat;
+void tu_plat_create(tu_plat *p, sa_product product);
+/* Close the emulator and open its state again. */
+void tu_plat_reopen(tu_plat *p);
+/* Close the emulator and remove the temporary directory. */
+void tu_plat_free(tu_plat *p);
 
 #endif
