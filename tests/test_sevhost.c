@@ -40,6 +40,8 @@ static char g_state[600], g_dev[600], g_spec[700];
 
 /* ---- a fake PSP driver ------------------------------------------------------------ */
 
+#define SA_ARRAY_LEN_T(a) (sizeof(a) / sizeof((a)[0]))
+
 static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -81,7 +83,8 @@ static int answer_bufs(uint8_t *issue, uint8_t *arg, unsigned n, const uint8_t *
 {
 	bool small = false;
 	for (unsigned i = 0; i < n; i++) {
-		F.lens_in[F.calls - 1][i] = get32(arg + 12 * i + 8);
+		if (F.calls <= SA_ARRAY_LEN_T(F.lens_in))
+			F.lens_in[F.calls - 1][i] = get32(arg + 12 * i + 8);
 		if (!get64(arg + 12 * i) || get32(arg + 12 * i + 8) < need[i])
 			small = true;
 	}
@@ -109,7 +112,7 @@ static int fake_ioctl(int fd, unsigned long request, void *argp)
 	uint32_t cmd = get32(issue);
 	uint8_t *arg = (uint8_t *)(uintptr_t)get64(issue + 4);
 	assert_int_equal(get32(issue + 12), 0); /* error starts 0 */
-	if (F.calls < 8)
+	if (F.calls < SA_ARRAY_LEN_T(F.cmds))
 		F.cmds[F.calls] = cmd;
 	F.calls++;
 	bool rw = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;

@@ -69,14 +69,16 @@ static sa_status reader_append(sa_qmp_reader *r, const uint8_t *data, size_t n, 
 		r->buf = nb;
 		r->cap = cap;
 	}
-	memcpy(r->buf + r->len, data, n);
+	if (n)
+		memcpy(r->buf + r->len, data, n);
 	r->len = need;
 	return SA_OK;
 }
 
 static void reader_consume(sa_qmp_reader *r, size_t n)
 {
-	memmove(r->buf, r->buf + n, r->len - n);
+	if (n < r->len)
+		memmove(r->buf, r->buf + n, r->len - n);
 	r->len -= n;
 }
 
