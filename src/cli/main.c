@@ -16,9 +16,9 @@ typedef struct verb {
 } verb;
 
 static const verb verbs[] = {
-	{"show", cmd_show, "print an SNP attestation report or AMD certificates, every field decoded"},
-	{"verify", cmd_verify, "verify an SNP attestation report: AMD chain, signature, and your policy"},
-	{"emu", cmd_emu, "run an emulated SEV-SNP platform and launch guests on it"},
+	{"show", cmd_show, "print an SNP report, AMD X.509 or SEV-format certificates, every field decoded"},
+	{"verify", cmd_verify, "verify an SNP or SEV(-ES) attestation report: AMD chains, signature, your policy"},
+	{"emu", cmd_emu, "run an emulated SEV/SEV-ES/SEV-SNP platform and launch guests on it (QMP too)"},
 	{"guest", cmd_guest, "from inside a guest: get a report, a derived key or the host's certificates"},
 	{"measure", cmd_measure, "compute the expected launch measurement of an OVMF guest (SNP, SEV-ES, SEV)"},
 	{"idblock", cmd_idblock, "build and sign an SNP ID block and ID auth from PEM keys, or verify them"},
