@@ -126,6 +126,9 @@ expect 0 "show sev-cert: the CEK as firmware gives it" -- "$BIN" show sev-cert "
 lacks "by ASK"
 expect 0 "export-certs --full" -- H export-certs --out-dir "$T/c2" --full
 for f in pdh pek oca cek ask ark; do [ -s "$T/c2/$f.cert" ] || { echo "FAIL: $f.cert missing"; fails=$((fails + 1)); }; done
+expect 2 "export-certs: --product only with --full" -- H export-certs --out-dir "$T/c3" --product rome
+expect 2 "export-certs --full: --no-kds leaves no source for AMD's certificates" -- \
+	H export-certs --out-dir "$T/c3" --full --no-kds
 expect 0 "show sev-cert: the PEK, signed by the OCA and the CEK" -- "$BIN" show sev-cert "$T/c2/pek.cert"
 contains "by OCA (0x1001)"
 contains "by CEK (0x1004)"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * KDS client: URL paths, the cache, offline mode, back-off and HTTP errors
- * against a loopback server, completing a trust pool, and CRL checks.
+ * against a loopback server, completing a trust pool, CRL checks, and the SEV
+ * (legacy) downloads: the ASK-signed CEK by chip ID and AMD's ASK ‖ ARK files.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "sevattest/encoding.h"
 #include "sevattest/kds.h"
 #include "sevattest/report.h"
+#include "sevattest/sev_cert.h"
 #include "sevattest/trust.h"
 #include "httpd.h"
 #include "testutil.h"
@@ -67,6 +69,7 @@ static sa_kds *kds_new(const char *url, const char *cache, bool offline, bool no
 {
 	sa_kds_opts o = {
 		.base_url = url,
+		.sev_ca_url = url, /* the loopback server plays AMD's CA host too */
 		.cache_dir = cache,
 		.offline = offline,
 		.no_cache = no_cache,
@@ -895,6 +898,371 @@ static void crl_fetch_and_cache(void **state)
 	pki_fini(&p);
 }
 
+/* ---- 6. SEV (legacy): the CEK by chip ID, AMD's ASK and ARK ---------------------- */
+
+#define SEV_BUILTIN "virtee-sev/src/certs/sev/builtin/"
+#define CEK_NAPLES "virtee-sev/tests/naples/cek.cert"
+#define CEK_ROME "virtee-sev/tests/rome/cek.cert"
+#define CEK_MILAN "virtee-sev/at-af6a30b29ee6/tests/milan/cek.cert"
+#define CEK_UNSIGNED "virtee-sev/at-ae3a24ab7c3d/src/certs/naples/cek.uns.cert"
+#define NAPLES_ARK_UNSIGNED "virtee-sev/tests/naples/ark.cert.bad"
+
+/* A chip ID per product (KDS indexes CEKs by GET_ID; any 64 bytes serve the loopback server). */
+static void sev_id(unsigned seed, uint8_t id[64], char path[160])
+{
+	char hex[129];
+	for (size_t i = 0; i < 64; i++)
+		id[i] = (uint8_t)(seed * 31u + i * 7u + 1u);
+	snprintf(path, 160, "/cek/id/%s", sa_hex_encode(id, 64, hex));
+}
+
+/* ask.cert ‖ ark.cert of a product, as AMD publishes ask_ark_<product>.cert. */
+static void read_ask_ark(const char *product, uint8_t **out, size_t *len)
+{
+	char rel[128];
+	uint8_t *ask, *ark;
+	size_t ask_len, ark_len;
+	snprintf(rel, sizeof(rel), SEV_BUILTIN "%s/ask.cert", product);
+	assert_int_equal(tu_read_vector(rel, &ask, &ask_len), 0);
+	snprintf(rel, sizeof(rel), SEV_BUILTIN "%s/ark.cert", product);
+	assert_int_equal(tu_read_vector(rel, &ark, &ark_len), 0);
+	*len = ask_len + ark_len;
+	*out = malloc(*len);
+	assert_non_null(*out);
+	memcpy(*out, ask, ask_len);
+	memcpy(*out + ask_len, ark, ark_len);
+	free(ask);
+	free(ark);
+}
+
+struct sev_fixture {
+	tu_httpd *srv;
+	char *cache;
+	uint8_t *cek[3], *ca[3]; /* Naples, Rome, Milan */
+	size_t cek_len[3], ca_len[3];
+	uint8_t id[3][64];
+	char cek_path[3][160];
+};
+
+static const char *const sev_names[3] = {"naples", "rome", "milan"};
+static const sa_sev_product sev_products[3] = {SA_SEV_PRODUCT_NAPLES, SA_SEV_PRODUCT_ROME, SA_SEV_PRODUCT_MILAN};
+
+static void sev_fixture_init(struct sev_fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	static const char *const ceks[3] = {CEK_NAPLES, CEK_ROME, CEK_MILAN};
+	f->srv = tu_httpd_start();
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(tu_read_vector(ceks[i], &f->cek[i], &f->cek_len[i]), 0);
+		read_ask_ark(sev_names[i], &f->ca[i], &f->ca_len[i]);
+		sev_id(i, f->id[i], f->cek_path[i]);
+		tu_httpd_set(f->srv, f->cek_path[i], 200, NULL, f->cek[i], f->cek_len[i]);
+		char ca_path[64];
+		snprintf(ca_path, sizeof(ca_path), "/ask_ark_%s.cert", sev_names[i]);
+		tu_httpd_set(f->srv, ca_path, 200, NULL, f->ca[i], f->ca_len[i]);
+	}
+	f->cache = tu_tmpdir();
+}
+
+static void sev_fixture_fini(struct sev_fixture *f)
+{
+	tu_httpd_stop(f->srv);
+	tu_rmtree(f->cache);
+	free(f->cache);
+	for (unsigned i = 0; i < 3; i++) {
+		free(f->cek[i]);
+		free(f->ca[i]);
+	}
+}
+
+static void expect_file(const char *cache, const char *rel, const uint8_t *want, size_t want_len)
+{
+	char *path = join(cache, rel);
+	uint8_t *d = NULL;
+	size_t n = 0;
+	sa_error err;
+	expect_ok(sa_read_file(path, 1 << 20, &d, &n, &err), &err);
+	assert_int_equal(n, want_len);
+	assert_memory_equal(d, want, n);
+	free(d);
+	free(path);
+}
+
+static void sev_paths(void **state)
+{
+	(void)state;
+	uint8_t id[128];
+	char want[160], path[160];
+	sev_id(5, id, want);
+	memset(id + 64, 0xEE, 64);
+	sa_error err;
+	expect_ok(sa_kds_cek_path(id, 64, path, sizeof(path), &err), &err);
+	assert_string_equal(path, want);
+	assert_int_equal(strlen(path), strlen("/cek/id/") + 128);
+	for (const char *c = path + 8; *c; c++)
+		assert_true((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'));
+	/* Two sockets: socket 0's ID. */
+	expect_ok(sa_kds_cek_path(id, 128, path, sizeof(path), &err), &err);
+	assert_string_equal(path, want);
+	expect_err(sa_kds_cek_path(id, 63, path, sizeof(path), &err), &err, SA_ERR_FORMAT, "63 bytes");
+	expect_err(sa_kds_cek_path(id, 192, path, sizeof(path), &err), &err, SA_ERR_FORMAT, "expected 64");
+	expect_err(sa_kds_cek_path(id, 0, path, sizeof(path), &err), &err, SA_ERR_ARG, "GET_ID");
+	expect_err(sa_kds_cek_path(id, 64, path, 20, &err), &err, SA_ERR_RANGE, "buffer");
+	memset(id, 0, 64);
+	expect_err(sa_kds_cek_path(id, 128, path, sizeof(path), &err), &err, SA_ERR_FORMAT, "all zeros");
+
+	static const struct {
+		sa_sev_product p;
+		const char *path;
+	} ca[] = {{SA_SEV_PRODUCT_NAPLES, "/ask_ark_naples.cert"}, {SA_SEV_PRODUCT_ROME, "/ask_ark_rome.cert"},
+		  {SA_SEV_PRODUCT_MILAN, "/ask_ark_milan.cert"},   {SA_SEV_PRODUCT_GENOA, "/ask_ark_genoa.cert"},
+		  {SA_SEV_PRODUCT_TURIN, "/ask_ark_turin.cert"}};
+	for (size_t i = 0; i < sizeof(ca) / sizeof(ca[0]); i++) {
+		expect_ok(sa_kds_sev_ca_path(ca[i].p, path, sizeof(path), &err), &err);
+		assert_string_equal(path, ca[i].path);
+	}
+	expect_err(sa_kds_sev_ca_path(SA_SEV_PRODUCT_UNKNOWN, path, sizeof(path), &err), &err, SA_ERR_ARG,
+		   "--product");
+
+	/* The CA host must be a URL too. */
+	sa_kds_opts o = {.sev_ca_url = "ftp://example.com", .no_cache = true};
+	sa_kds *k = NULL;
+	expect_err(sa_kds_new(&o, &k, &err), &err, SA_ERR_ARG, "SEV CA URL");
+	assert_null(k);
+}
+
+static void sev_fetch_and_cache(void **state)
+{
+	(void)state;
+	TU_REQUIRE_VECTORS();
+	struct sev_fixture f;
+	sev_fixture_init(&f);
+	sa_error err;
+	sa_kds *k = kds_new(tu_httpd_url(f.srv), f.cache, false, false, 0);
+	sa_sev_cert cek, want;
+	sa_amd_cert ask, ark;
+
+	for (unsigned i = 0; i < 3; i++) {
+		/* The CEK, twice: the second from the cache. */
+		for (int round = 0; round < 2; round++) {
+			expect_ok(sa_kds_fetch_cek(k, f.id[i], 64, &cek, &err), &err);
+			expect_ok(sa_sev_cert_decode(f.cek[i], f.cek_len[i], &want, &err), &err);
+			assert_memory_equal(&cek, &want, sizeof(cek));
+			assert_int_equal(tu_httpd_hits(f.srv, f.cek_path[i]), 1);
+		}
+		char rel[200];
+		snprintf(rel, sizeof(rel), "%s.cert", f.cek_path[i]);
+		expect_file(f.cache, rel, f.cek[i], f.cek_len[i]);
+
+		/* ASK and ARK by product, twice; the ASK signs the CEK. */
+		char ca_path[64];
+		snprintf(ca_path, sizeof(ca_path), "/ask_ark_%s.cert", sev_names[i]);
+		for (int round = 0; round < 2; round++) {
+			expect_ok(sa_kds_fetch_sev_ca(k, sev_products[i], &ask, &ark, &err), &err);
+			assert_int_equal(ask.key_usage, SA_SEV_USAGE_ASK);
+			assert_int_equal(ark.key_usage, SA_SEV_USAGE_ARK);
+			assert_int_equal(ask.encoded_len + ark.encoded_len, f.ca_len[i]);
+			assert_int_equal(tu_httpd_hits(f.srv, ca_path), 1);
+			expect_ok(sa_sev_cert_verify_by_ask(&cek, &ask, &err), &err);
+		}
+		snprintf(rel, sizeof(rel), "/sev/ask_ark_%s.cert", sev_names[i]);
+		expect_file(f.cache, rel, f.ca[i], f.ca_len[i]);
+	}
+	sa_kds_free(k);
+
+	/* Offline: what is cached works; the rest fails without a request. */
+	unsigned total = tu_httpd_total(f.srv);
+	k = kds_new(tu_httpd_url(f.srv), f.cache, true, false, 0);
+	expect_ok(sa_kds_fetch_cek(k, f.id[1], 64, &cek, &err), &err);
+	expect_ok(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_ROME, &ask, &ark, &err), &err);
+	expect_err(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_GENOA, &ask, &ark, &err), &err, SA_ERR_NOT_FOUND, "offline");
+	assert_non_null(strstr(err.msg, "ask_ark_genoa.cert"));
+	uint8_t other[64];
+	char other_path[160];
+	sev_id(9, other, other_path);
+	expect_err(sa_kds_fetch_cek(k, other, 64, &cek, &err), &err, SA_ERR_NOT_FOUND, "offline");
+	assert_int_equal(tu_httpd_total(f.srv), total);
+
+	/* A damaged cache entry: refused offline, fetched again and repaired online. */
+	char *cafile = join(f.cache, "/sev/ask_ark_rome.cert");
+	uint8_t *bad = malloc(f.ca_len[1]);
+	assert_non_null(bad);
+	memcpy(bad, f.ca[1], f.ca_len[1]);
+	bad[0x100] ^= 1; /* in the ASK's modulus: the ARK's signature no longer verifies */
+	expect_ok(sa_write_file_atomic(cafile, bad, f.ca_len[1], 0600, &err), &err);
+	assert_int_not_equal(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_ROME, &ask, &ark, &err), SA_OK);
+	assert_non_null(strstr(err.msg, "offline"));
+	sa_kds_free(k);
+	k = kds_new(tu_httpd_url(f.srv), f.cache, false, false, 0);
+	expect_ok(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_ROME, &ask, &ark, &err), &err);
+	assert_int_equal(tu_httpd_hits(f.srv, "/ask_ark_rome.cert"), 2);
+	expect_file(f.cache, "/sev/ask_ark_rome.cert", f.ca[1], f.ca_len[1]);
+	free(bad);
+	free(cafile);
+	sa_kds_free(k);
+	sev_fixture_fini(&f);
+}
+
+static void sev_ca_for_cek(void **state)
+{
+	(void)state;
+	TU_REQUIRE_VECTORS();
+	struct sev_fixture f;
+	sev_fixture_init(&f);
+	sa_error err;
+	sa_kds *k = kds_new(tu_httpd_url(f.srv), f.cache, false, false, 0);
+	sa_sev_cert cek;
+	sa_amd_cert ask, ark;
+	sa_sev_product found = SA_SEV_PRODUCT_UNKNOWN;
+
+	/* No product given: the pinned products in turn until one's ASK signs the CEK. */
+	for (unsigned i = 0; i < 3; i++) {
+		expect_ok(sa_sev_cert_decode(f.cek[i], f.cek_len[i], &cek, &err), &err);
+		expect_ok(sa_kds_sev_ca_for_cek(k, &cek, SA_SEV_PRODUCT_UNKNOWN, &ask, &ark, &found, &err), &err);
+		assert_int_equal(found, sev_products[i]);
+		assert_non_null(sa_sev_ark_pin_match(&ark));
+		assert_int_equal(sa_sev_ark_pin_match(&ark)->product, sev_products[i]);
+	}
+	/* Given: only that product is asked for, and the wrong one is an error. */
+	tu_httpd_reset_counts(f.srv);
+	expect_ok(sa_sev_cert_decode(f.cek[1], f.cek_len[1], &cek, &err), &err);
+	expect_ok(sa_kds_sev_ca_for_cek(k, &cek, SA_SEV_PRODUCT_ROME, &ask, &ark, &found, &err), &err);
+	assert_int_equal(tu_httpd_total(f.srv), 0); /* cached */
+	assert_int_not_equal(sa_kds_sev_ca_for_cek(k, &cek, SA_SEV_PRODUCT_MILAN, &ask, &ark, &found, &err), SA_OK);
+	/* The unsigned CEK firmware exports: no product's ASK signs it. */
+	uint8_t *uns;
+	size_t uns_len;
+	assert_int_equal(tu_read_vector(CEK_UNSIGNED, &uns, &uns_len), 0);
+	expect_ok(sa_sev_cert_decode(uns, uns_len, &cek, &err), &err);
+	expect_err(sa_kds_sev_ca_for_cek(k, &cek, SA_SEV_PRODUCT_UNKNOWN, &ask, &ark, &found, &err), &err,
+		   SA_ERR_NOT_FOUND, "no pinned product");
+	assert_non_null(strstr(err.msg, "Naples"));
+
+	/* A network failure ends the search instead of being taken for "not this product". */
+	tu_httpd_throttle(f.srv, "/ask_ark_genoa.cert", ~0u, 0);
+	expect_ok(sa_sev_cert_decode(uns, uns_len, &cek, &err), &err);
+	expect_err(sa_kds_sev_ca_for_cek(k, &cek, SA_SEV_PRODUCT_UNKNOWN, &ask, &ark, &found, &err), &err,
+		   SA_ERR_NETWORK, "429");
+	free(uns);
+	sa_kds_free(k);
+	sev_fixture_fini(&f);
+}
+
+static void sev_refuses_bad_downloads(void **state)
+{
+	(void)state;
+	TU_REQUIRE_VECTORS();
+	struct sev_fixture f;
+	sev_fixture_init(&f);
+	sa_error err;
+	sa_kds *k = kds_new(tu_httpd_url(f.srv), f.cache, false, false, 0);
+	sa_sev_cert cek;
+	sa_amd_cert ask, ark;
+
+	/* The CEK as firmware exports it (no ASK signature): not what KDS serves. */
+	uint8_t *uns;
+	size_t uns_len;
+	assert_int_equal(tu_read_vector(CEK_UNSIGNED, &uns, &uns_len), 0);
+	tu_httpd_set(f.srv, f.cek_path[0], 200, NULL, uns, uns_len);
+	expect_err(sa_kds_fetch_cek(k, f.id[0], 64, &cek, &err), &err, SA_ERR_FORMAT, "ASK");
+	assert_non_null(strstr(err.msg, "not cached"));
+	free(uns);
+	/* A truncated CEK, an HTML page, the CA file at the CEK's URL. */
+	tu_httpd_set(f.srv, f.cek_path[0], 200, NULL, f.cek[0], f.cek_len[0] - 1);
+	expect_err(sa_kds_fetch_cek(k, f.id[0], 64, &cek, &err), &err, SA_ERR_TRUNCATED, "not cached");
+	tu_httpd_set(f.srv, f.cek_path[0], 200, NULL, "<html></html>", 13);
+	assert_int_not_equal(sa_kds_fetch_cek(k, f.id[0], 64, &cek, &err), SA_OK);
+	tu_httpd_set(f.srv, f.cek_path[0], 200, NULL, f.ca[0], f.ca_len[0]);
+	assert_int_not_equal(sa_kds_fetch_cek(k, f.id[0], 64, &cek, &err), SA_OK);
+	char rel[200];
+	snprintf(rel, sizeof(rel), "%s.cert", f.cek_path[0]);
+	char *cekfile = join(f.cache, rel);
+	assert_false(file_exists(cekfile));
+	free(cekfile);
+
+	/* CA files: a flipped bit in the ASK, a byte too many or too few, Rome's file at Milan's URL,
+	 * and Naples's ASK with Rome's ARK. */
+	uint8_t *bad = malloc(f.ca_len[2] + 1);
+	assert_non_null(bad);
+	memcpy(bad, f.ca[2], f.ca_len[2]);
+	bad[0x300] ^= 0x80;
+	tu_httpd_set(f.srv, "/ask_ark_milan.cert", 200, NULL, bad, f.ca_len[2]);
+	expect_err(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_MILAN, &ask, &ark, &err), &err, SA_ERR_VERIFY, "not cached");
+	memcpy(bad, f.ca[2], f.ca_len[2]);
+	bad[f.ca_len[2]] = 0;
+	tu_httpd_set(f.srv, "/ask_ark_milan.cert", 200, NULL, bad, f.ca_len[2] + 1);
+	assert_int_not_equal(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_MILAN, &ask, &ark, &err), SA_OK);
+	tu_httpd_set(f.srv, "/ask_ark_milan.cert", 200, NULL, f.ca[2], f.ca_len[2] - 1);
+	assert_int_not_equal(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_MILAN, &ask, &ark, &err), SA_OK);
+	tu_httpd_set(f.srv, "/ask_ark_milan.cert", 200, NULL, f.ca[1], f.ca_len[1]);
+	expect_err(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_MILAN, &ask, &ark, &err), &err, SA_ERR_VERIFY, "Rome");
+	free(bad);
+	uint8_t *mix = malloc(f.ca_len[0] + f.ca_len[1]);
+	assert_non_null(mix);
+	size_t naples_ask = f.ca_len[0] / 2, rome_ark = f.ca_len[1] / 2; /* each file is two equal halves */
+	memcpy(mix, f.ca[0], naples_ask);
+	memcpy(mix + naples_ask, f.ca[1] + rome_ark, rome_ark);
+	tu_httpd_set(f.srv, "/ask_ark_naples.cert", 200, NULL, mix, naples_ask + rome_ark);
+	expect_err(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_NAPLES, &ask, &ark, &err), &err, SA_ERR_VERIFY, "Rome");
+	free(mix);
+	char *cadir = join(f.cache, "/sev");
+	assert_false(file_exists(cadir));
+	free(cadir);
+
+	/* AMD's official Naples ARK lacks its self-signature: ASK ‖ unsigned ARK is accepted by its pin. */
+	uint8_t *ark_uns;
+	size_t ark_uns_len;
+	assert_int_equal(tu_read_vector(NAPLES_ARK_UNSIGNED, &ark_uns, &ark_uns_len), 0);
+	uint8_t *naples = malloc(naples_ask + ark_uns_len);
+	assert_non_null(naples);
+	memcpy(naples, f.ca[0], naples_ask);
+	memcpy(naples + naples_ask, ark_uns, ark_uns_len);
+	tu_httpd_set(f.srv, "/ask_ark_naples.cert", 200, NULL, naples, naples_ask + ark_uns_len);
+	expect_ok(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_NAPLES, &ask, &ark, &err), &err);
+	assert_false(ark.has_signature);
+	expect_file(f.cache, "/sev/ask_ark_naples.cert", naples, naples_ask + ark_uns_len);
+	free(naples);
+	free(ark_uns);
+	sa_kds_free(k);
+	sev_fixture_fini(&f);
+}
+
+static void sev_back_off(void **state)
+{
+	(void)state;
+	TU_REQUIRE_VECTORS();
+	struct sev_fixture f;
+	sev_fixture_init(&f);
+	sa_error err;
+	sa_kds *k = kds_new(tu_httpd_url(f.srv), f.cache, false, false, 2);
+	sa_sev_cert cek;
+	sa_amd_cert ask, ark;
+	/* 429 twice, then the answer. */
+	tu_httpd_throttle(f.srv, f.cek_path[1], 2, 0);
+	expect_ok(sa_kds_fetch_cek(k, f.id[1], 64, &cek, &err), &err);
+	assert_int_equal(tu_httpd_hits(f.srv, f.cek_path[1]), 3);
+	tu_httpd_throttle(f.srv, "/ask_ark_rome.cert", 1, 0);
+	expect_ok(sa_kds_fetch_sev_ca(k, SA_SEV_PRODUCT_ROME, &ask, &ark, &err), &err);
+	assert_int_equal(tu_httpd_hits(f.srv, "/ask_ark_rome.cert"), 2);
+	/* Throttled for good: max_retries + 1 attempts, nothing cached. */
+	tu_httpd_throttle(f.srv, f.cek_path[2], ~0u, 0);
+	expect_err(sa_kds_fetch_cek(k, f.id[2], 64, &cek, &err), &err, SA_ERR_NETWORK, "429");
+	assert_int_equal(tu_httpd_hits(f.srv, f.cek_path[2]), 3);
+	char rel[200];
+	snprintf(rel, sizeof(rel), "%s.cert", f.cek_path[2]);
+	char *cekfile = join(f.cache, rel);
+	assert_false(file_exists(cekfile));
+	free(cekfile);
+	/* A 404 for an unknown chip names the chip ID. */
+	uint8_t other[64];
+	char other_path[160];
+	sev_id(7, other, other_path);
+	expect_err(sa_kds_fetch_cek(k, other, 64, &cek, &err), &err, SA_ERR_NOT_FOUND, "GET_ID");
+	assert_int_equal(tu_httpd_hits(f.srv, other_path), 1);
+	sa_kds_free(k);
+	sev_fixture_fini(&f);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -922,6 +1290,11 @@ int main(void)
 		cmocka_unit_test(complete_trust_vlek),
 		cmocka_unit_test(crl_check_cases),
 		cmocka_unit_test(crl_fetch_and_cache),
+		cmocka_unit_test(sev_paths),
+		cmocka_unit_test(sev_fetch_and_cache),
+		cmocka_unit_test(sev_ca_for_cek),
+		cmocka_unit_test(sev_refuses_bad_downloads),
+		cmocka_unit_test(sev_back_off),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

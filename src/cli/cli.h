@@ -16,6 +16,7 @@
 
 #include "sevattest/encoding.h"
 #include "sevattest/error.h"
+#include "sevattest/kds.h"
 #include "sevattest/measure.h"
 #include "sevattest/report.h"
 #include "sevattest/sev_cert.h"
@@ -141,10 +142,40 @@ void cli_guest_free(struct cli_guest *g);
 void cli_getopt_reset(void);
 
 /*
+ * KDS options, shared by `verify` (SNP and --sev-report), `owner session` and `host export-certs
+ * --full` (CLI_KDS_HELP): offline, no-kds, kds-url, amd-ca-url, cache-dir.
+ */
+struct cli_kds {
+	const char *url, *sev_ca_url, *cache_dir;
+	bool offline, no_kds;
+};
+
+#define CLI_KDS_HELP                                                                                               \
+	"  --offline              use only the KDS cache, never the network\n"                                      \
+	"  --no-kds               neither the KDS cache nor the network\n"                                           \
+	"  --kds-url URL          KDS base URL (default " SA_KDS_DEFAULT_BASE_URL ")\n"                            \
+	"  --amd-ca-url URL       SEV (legacy): where AMD's ask_ark_<product>.cert files are\n"                      \
+	"                         (default " SA_KDS_DEFAULT_SEV_CA_URL ")\n"                                       \
+	"  --cache-dir DIR        KDS cache (default $XDG_CACHE_HOME/sevattest/kds)\n"
+
+#define CLI_KDS_OPTIONS(val)                                                                                       \
+	{"offline", no_argument, NULL, (val)}, {"no-kds", no_argument, NULL, (val)},                               \
+	{"kds-url", required_argument, NULL, (val)}, {"amd-ca-url", required_argument, NULL, (val)},              \
+	{"cache-dir", required_argument, NULL, (val)}
+
+/* Take option --opt (its long name) with arg: 0 taken, -1 not a KDS option. */
+int cli_kds_option(struct cli_kds *k, const char *opt, const char *arg);
+/* --offline with --no-kds: a usage error (printed; CLI_EXIT_USAGE), else 0. */
+int cli_kds_check(const char *verb, const struct cli_kds *k);
+/* The client the options ask for (*out NULL with --no-kds): 0, or CLI_EXIT_USAGE (message printed). */
+int cli_kds_open(const char *verb, const struct cli_kds *k, sa_kds **out);
+
+/*
  * SEV (legacy) certificates from files, shared by `verify --sev-report` and `owner session`
  * (cmd_owner.c).  Options (CLI_SEV_CERTS_HELP): pdh, pek, oca, cek (SEV certificates or bundles
  * such as PEK ‖ OCA ‖ CEK; each certificate is taken by its usage), ask, ark, amd-chain (AMD CA
- * certificates), certs DIR, trust-root ARKFILE, trusted-oca FILE; binary or base64.
+ * certificates), certs DIR, trust-root ARKFILE, trusted-oca FILE; binary or base64; and what
+ * cli_sev_certs_complete fetches by: product, id, and the KDS options.
  */
 #define CLI_SEV_MAX_ROOTS 8
 struct cli_sev_certs {
@@ -153,6 +184,11 @@ struct cli_sev_certs {
 	sa_amd_cert ask, ark, roots[CLI_SEV_MAX_ROOTS];
 	bool have_ask, have_ark;
 	size_t n_roots;
+	/* What cli_sev_certs_complete may fetch: --product, --id (GET_ID), the KDS options. */
+	sa_sev_product product;
+	uint8_t id[2 * SA_KDS_SEV_ID_SIZE];
+	size_t id_len;
+	struct cli_kds kds;
 };
 
 #define CLI_SEV_CERTS_HELP                                                                                         \
@@ -163,7 +199,12 @@ struct cli_sev_certs {
 	"  --amd-chain FILE       ASK ‖ ARK in one file (AMD's ask_ark_<product>.cert)\n"                          \
 	"  --certs DIR            pdh.cert pek.cert oca.cert cek.cert ask.cert ark.cert from DIR (those present)\n" \
 	"  --trust-root FILE      trust this ARK (e.g. an emulator's) instead of AMD's pinned ARKs\n"              \
-	"  --trusted-oca FILE     the platform owner's OCA: the chain's OCA must carry its key\n"
+	"  --trusted-oca FILE     the platform owner's OCA: the chain's OCA must carry its key\n"                    \
+	"  --product NAME         Naples, Rome, Milan, Genoa or Turin: whose ASK and ARK to fetch when no\n"       \
+	"                         --ask/--ark/--trust-root is given (default: the product whose ASK signs\n"      \
+	"                         the CEK)\n"                                                                        \
+	"  --id HEX               the chip's GET_ID (sevattest host get-id): fetch the ASK-signed CEK from\n"     \
+	"                         KDS when the CEK given is unsigned (as PDH_CERT_EXPORT gives it)\n" CLI_KDS_HELP
 
 /* The getopt_long entries of those options, all with value val (the handler passes the long name on). */
 #define CLI_SEV_CERT_OPTIONS(val)                                                                                  \
@@ -171,11 +212,21 @@ struct cli_sev_certs {
 	{"oca", required_argument, NULL, (val)}, {"cek", required_argument, NULL, (val)},                          \
 	{"ask", required_argument, NULL, (val)}, {"ark", required_argument, NULL, (val)},                          \
 	{"amd-chain", required_argument, NULL, (val)}, {"certs", required_argument, NULL, (val)},                  \
-	{"trust-root", required_argument, NULL, (val)}, {"trusted-oca", required_argument, NULL, (val)}
+	{"trust-root", required_argument, NULL, (val)}, {"trusted-oca", required_argument, NULL, (val)},          \
+	{"product", required_argument, NULL, (val)}, {"id", required_argument, NULL, (val)},                      \
+	CLI_KDS_OPTIONS(val)
 
 void cli_sev_certs_init(struct cli_sev_certs *c);
 /* Take option --opt (its long name) with path: 0 taken, CLI_EXIT_USAGE (message printed), -1 not a certificate option. */
 int cli_sev_certs_option(const char *verb, struct cli_sev_certs *c, const char *opt, const char *path);
+/*
+ * Fill in from KDS (cache first) what the files left out, unless a --trust-root is named (the
+ * emulator's chain never comes from AMD) or --no-kds: the ASK-signed CEK for --id when the CEK is
+ * unsigned, and the ASK and ARK (for --product, else the product whose ASK signs the CEK).  A fetch
+ * that fails is reported on stderr and leaves the gap for the chain check to name.  0, or
+ * CLI_EXIT_USAGE (bad options; printed).
+ */
+int cli_sev_certs_complete(const char *verb, struct cli_sev_certs *c);
 /* The chain and trust the certificates make (pointers into c). */
 void cli_sev_certs_chain(const struct cli_sev_certs *c, sa_sev_chain *chain, sa_sev_trust *trust);
 

@@ -149,6 +149,44 @@ sa_status cli_parse_offset(const char *text, const char *option, int64_t *out, s
 	return SA_OK;
 }
 
+int cli_kds_option(struct cli_kds *k, const char *opt, const char *arg)
+{
+	if (!strcmp(opt, "offline"))
+		k->offline = true;
+	else if (!strcmp(opt, "no-kds"))
+		k->no_kds = true;
+	else if (!strcmp(opt, "kds-url"))
+		k->url = arg;
+	else if (!strcmp(opt, "amd-ca-url"))
+		k->sev_ca_url = arg;
+	else if (!strcmp(opt, "cache-dir"))
+		k->cache_dir = arg;
+	else
+		return -1;
+	return 0;
+}
+
+int cli_kds_check(const char *verb, const struct cli_kds *k)
+{
+	if (k->offline && k->no_kds)
+		return cli_usage_error(verb, "--offline and --no-kds exclude each other");
+	return 0;
+}
+
+int cli_kds_open(const char *verb, const struct cli_kds *k, sa_kds **out)
+{
+	*out = NULL;
+	int rc = cli_kds_check(verb, k);
+	if (rc || k->no_kds)
+		return rc;
+	sa_kds_opts o = {.base_url = k->url, .sev_ca_url = k->sev_ca_url, .cache_dir = k->cache_dir,
+			 .offline = k->offline};
+	sa_error e;
+	if (sa_kds_new(&o, out, &e) != SA_OK)
+		return cli_input_error(verb, &e);
+	return 0;
+}
+
 void cli_getopt_reset(void)
 {
 	/* glibc re-initialises completely when optind is 0. */

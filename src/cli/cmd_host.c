@@ -18,6 +18,7 @@
 #include "sevattest/emu_client.h"
 #include "sevattest/encoding.h"
 #include "sevattest/idblock.h"
+#include "sevattest/kds.h"
 #include "sevattest/sev.h"
 #include "sevattest/sev_cert.h"
 #include "sevattest/sevhost.h"
@@ -45,11 +46,13 @@ static const char host_usage[] =
 	"                                  written to --oca-out\n"
 	"  pek-import --pek FILE --oca FILE\n"
 	"                                  PEK_CERT_IMPORT: take the OCA as the platform's owner\n"
-	"  export-certs --out-dir DIR [--full]\n"
+	"  export-certs --out-dir DIR [--full [--product NAME] [KDS options]]\n"
 	"                                  PDH_CERT_EXPORT into pdh.cert pek.cert oca.cert cek.cert (the CEK\n"
 	"                                  as firmware gives it: not signed by AMD); --full adds ask.cert and\n"
-	"                                  ark.cert and the ASK-signed cek.cert (the emulator's KDS; for\n"
-	"                                  /dev/sev they come from AMD's KDS, which this tool does not fetch)\n"
+	"                                  ark.cert and the ASK-signed cek.cert: the emulator's, or on /dev/sev\n"
+	"                                  AMD's (the CEK from KDS by GET_ID, ask_ark_<product>.cert for the\n"
+	"                                  product whose ASK signs it, or --product Naples|Rome|Milan|Genoa|Turin;\n"
+	"                                  cache first)\n"
 	"  get-id [--out FILE] [--json]    GET_ID: the chip's ID (hex), as KDS's cek/id URL takes it\n"
 	"  report --vm HANDLE --mnonce B64 [--out FILE]\n"
 	"                                  emulator only: the ATTESTATION report (0xD0 bytes) of a running\n"
@@ -62,6 +65,8 @@ static const char host_usage[] =
 	"                         socket, e.g. STATE/run/host.sock)\n"
 	"  --timeout MS           bound on each emulator call (default 30000)\n"
 	"\n"
+	"KDS options (export-certs --full on /dev/sev):\n" CLI_KDS_HELP
+	"\n"
 	"Certificate files are SEV certificates of 0x824 bytes, binary or base64.  The commands that\n"
 	"change the platform need /dev/sev opened for writing (root).\n"
 	"\n"
@@ -70,7 +75,7 @@ static const char host_usage[] =
 
 enum {
 	O_BACKEND = 256, O_TIMEOUT, O_JSON, O_OUT, O_OUT_DIR, O_FULL, O_PEK, O_OCA, O_CSR, O_OCA_KEY, O_OCA_CERT,
-	O_OCA_OUT, O_VM, O_MNONCE, O_HELP,
+	O_OCA_OUT, O_VM, O_MNONCE, O_HELP, O_PRODUCT, O_KDS,
 };
 
 static const struct option opts[] = {
@@ -81,6 +86,7 @@ static const struct option opts[] = {
 	{"csr", required_argument, NULL, O_CSR},         {"oca-key", required_argument, NULL, O_OCA_KEY},
 	{"oca-cert", required_argument, NULL, O_OCA_CERT}, {"oca-out", required_argument, NULL, O_OCA_OUT},
 	{"vm", required_argument, NULL, O_VM},           {"mnonce", required_argument, NULL, O_MNONCE},
+	{"product", required_argument, NULL, O_PRODUCT}, CLI_KDS_OPTIONS(O_KDS),
 	{"help", no_argument, NULL, O_HELP},             {NULL, 0, NULL, 0},
 };
 
@@ -90,6 +96,9 @@ struct args {
 	int timeout_ms;
 	bool json, full, has_vm;
 	uint32_t vm;
+	sa_sev_product product;
+	struct cli_kds kds;
+	bool kds_given;
 };
 
 /* Which options each command takes (--backend, --timeout and --help: all but sign-pek's offline work). */
@@ -103,7 +112,9 @@ static bool allowed(const char *sub, int opt)
 	case O_JSON: return !strcmp(sub, "status") || !strcmp(sub, "get-id");
 	case O_OUT: return !strcmp(sub, "pek-csr") || !strcmp(sub, "get-id") || !strcmp(sub, "report") || offline;
 	case O_OUT_DIR:
-	case O_FULL: return !strcmp(sub, "export-certs");
+	case O_FULL:
+	case O_PRODUCT:
+	case O_KDS: return !strcmp(sub, "export-certs");
 	case O_PEK:
 	case O_OCA: return !strcmp(sub, "pek-import");
 	case O_CSR:
@@ -129,8 +140,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	if (!a->sub)
 		return cli_usage_error(V, "unknown command '%s'", argv[0]);
 	cli_getopt_reset();
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, idx = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
 		if (c == 'h')
 			c = O_HELP;
 		if (c == '?' || c == ':')
@@ -166,6 +177,17 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		}
 		case O_MNONCE: a->mnonce = o; break;
+		case O_PRODUCT: {
+			sa_error e;
+			if (sa_sev_product_parse(o, &a->product, &e) != SA_OK)
+				return cli_usage_error(V, "--product: %s", e.msg);
+			a->kds_given = true;
+			break;
+		}
+		case O_KDS:
+			(void)cli_kds_option(&a->kds, opts[idx].name, o);
+			a->kds_given = true;
+			break;
 		case O_HELP: fputs(host_usage, stdout); return -1;
 		}
 	}
@@ -178,6 +200,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return cli_usage_error(V, "pek-import: --pek FILE and --oca FILE are required");
 	if (!strcmp(s, "export-certs") && !a->out_dir)
 		return cli_usage_error(V, "export-certs: --out-dir DIR is required");
+	if (a->kds_given && !a->full)
+		return cli_usage_error(V, "export-certs: --product and the KDS options go with --full");
+	if (a->full && cli_kds_check(V, &a->kds))
+		return CLI_EXIT_USAGE;
+	if (a->full && a->kds.no_kds)
+		return cli_usage_error(V, "export-certs --full: AMD's certificates come from KDS (the cache at least); "
+					  "drop --no-kds");
 	if (!strcmp(s, "report") && (!a->has_vm || !a->mnonce))
 		return cli_usage_error(V, "report: --vm HANDLE and --mnonce B64 are required");
 	if (!strcmp(s, "sign-pek")) {
@@ -351,6 +380,54 @@ static int write_in_dir(const char *dir, const char *name, const void *data, siz
 	return write_out(path, data, len);
 }
 
+/*
+ * /dev/sev: the ASK-signed CEK from KDS by the chip's GET_ID (it must carry the key of the CEK
+ * firmware exported, cek in and out), then AMD's ASK and ARK for the product whose ASK signs it.
+ */
+static int fetch_amd(const struct args *a, sa_sev_host *h, uint8_t cek[SA_SEV_CERT_SIZE], uint8_t *ark,
+		     size_t *ark_len, uint8_t *ask, size_t *ask_len)
+{
+	sa_error err;
+	uint32_t fw = SA_SEV_HOST_NO_FW;
+	uint8_t *id = NULL;
+	size_t id_len = 0;
+	if (sa_sev_host_get_id(h, &id, &id_len, &fw, &err) != SA_OK)
+		return host_failed(&err, fw);
+	sa_kds *k = NULL;
+	int rc = cli_kds_open(V, &a->kds, &k);
+	sa_sev_cert *c = malloc(2 * sizeof(*c));
+	sa_amd_cert *ca = malloc(2 * sizeof(*ca));
+	sa_sev_product found = SA_SEV_PRODUCT_UNKNOWN;
+	sa_status st = c && ca ? SA_OK : sa_error_set(&err, SA_ERR_NOMEM, "out of memory");
+	if (rc == 0 && st == SA_OK)
+		st = sa_sev_cert_decode(cek, SA_SEV_CERT_SIZE, &c[0], &err);
+	if (rc == 0 && st == SA_OK)
+		st = sa_kds_fetch_cek(k, id, id_len, &c[1], &err);
+	if (rc == 0 && st == SA_OK && !sa_sev_cert_same_key(&c[0], &c[1]))
+		st = sa_error_set(&err, SA_ERR_VERIFY,
+				  "the CEK KDS serves for this GET_ID carries another key than the platform's CEK");
+	if (rc == 0 && st == SA_OK)
+		st = sa_kds_sev_ca_for_cek(k, &c[1], a->product, &ca[0], &ca[1], &found, &err);
+	if (rc == 0 && st == SA_OK)
+		st = sa_sev_cert_encode(&c[1], cek, &err);
+	if (rc == 0 && st == SA_OK)
+		st = sa_amd_cert_encode(&ca[0], ask, SA_AMD_CERT_MAX, ask_len, &err);
+	if (rc == 0 && st == SA_OK)
+		st = sa_amd_cert_encode(&ca[1], ark, SA_AMD_CERT_MAX, ark_len, &err);
+	if (rc == 0 && st != SA_OK) {
+		fprintf(stderr, "sevattest %s: export-certs --full: %s\n", V, err.msg);
+		rc = CLI_EXIT_USAGE;
+	}
+	if (rc == 0)
+		fprintf(stderr, "export-certs --full: the ASK-signed CEK from KDS, the ASK and ARK of %s\n",
+			sa_sev_product_name(found));
+	free(c);
+	free(ca);
+	free(id);
+	sa_kds_free(k);
+	return rc;
+}
+
 static int do_export(const struct args *a, sa_sev_host *h)
 {
 	sa_error err;
@@ -358,29 +435,17 @@ static int do_export(const struct args *a, sa_sev_host *h)
 	uint8_t pdh[SA_SEV_CERT_SIZE], chain[3 * SA_SEV_CERT_SIZE];
 	uint8_t ark[SA_AMD_CERT_MAX], ask[SA_AMD_CERT_MAX], cek[SA_SEV_CERT_SIZE];
 	size_t ark_len = 0, ask_len = 0;
-	if (a->full && sa_sev_host_get_kind(h) != SA_SEV_HOST_EMU) {
-		uint8_t *id = NULL;
-		size_t id_len = 0;
-		if (sa_sev_host_get_id(h, &id, &id_len, &fw, &err) != SA_OK)
-			return host_failed(&err, fw);
-		char *hex = malloc(2 * id_len + 1);
-		if (hex)
-			sa_hex_encode(id, id_len < 64 ? id_len : 64, hex);
-		fprintf(stderr,
-			"sevattest %s: export-certs --full: not available offline: the ASK-signed CEK is at "
-			"https://kdsintf.amd.com/cek/id/%s and the ASK and ARK in AMD's ask_ark_<product>.cert; "
-			"fetch them yourself, or run without --full\n",
-			V, hex ? hex : "<GET_ID hex>");
-		free(hex);
-		free(id);
-		return CLI_EXIT_USAGE;
-	}
 	if (sa_sev_host_pdh_cert_export(h, pdh, chain, &fw, &err) != SA_OK)
 		return host_failed(&err, fw);
 	memcpy(cek, chain + 2 * SA_SEV_CERT_SIZE, SA_SEV_CERT_SIZE);
-	if (a->full && sa_emu_client_sev_export_amd(sa_sev_host_emu(h), ark, &ark_len, ask, &ask_len, cek, &err) !=
-			       SA_OK)
+	if (a->full && sa_sev_host_get_kind(h) != SA_SEV_HOST_EMU) {
+		int rc = fetch_amd(a, h, cek, ark, &ark_len, ask, &ask_len);
+		if (rc)
+			return rc;
+	} else if (a->full && sa_emu_client_sev_export_amd(sa_sev_host_emu(h), ark, &ark_len, ask, &ask_len, cek,
+							   &err) != SA_OK) {
 		return host_failed(&err, SA_SEV_HOST_NO_FW);
+	}
 	if (mkdir(a->out_dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "sevattest %s: --out-dir %s: %s\n", V, a->out_dir, strerror(errno));
 		return CLI_EXIT_USAGE;

@@ -6,7 +6,8 @@
  *                       certificate, the session buffer and the TEK/TIK
  *   verify-measurement  check LAUNCH_MEASURE against the expected launch digest
  *   package-secret      build the LAUNCH_SECRET header and payload
- * Also the SEV certificate options shared with `verify --sev-report`.
+ * Also the SEV certificate options shared with `verify --sev-report`, and
+ * completing the chain they give from KDS (cli_sev_certs_complete).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -168,6 +169,30 @@ int cli_sev_certs_option(const char *verb, struct cli_sev_certs *c, const char *
 		c->n_roots += n;
 		return 0;
 	}
+	if (!strcmp(opt, "product")) {
+		sa_error e;
+		if (sa_sev_product_parse(path, &c->product, &e) != SA_OK)
+			return cli_usage_error(verb, "--product: %s", e.msg);
+		return 0;
+	}
+	if (!strcmp(opt, "id")) {
+		uint8_t *id = NULL;
+		size_t n = 0;
+		sa_error e;
+		if (sa_hex_decode_alloc(path, strlen(path), &id, &n, "--id", &e) != SA_OK)
+			return cli_usage_error(verb, "%s", e.msg);
+		bool ok = n == SA_KDS_SEV_ID_SIZE || n == 2 * SA_KDS_SEV_ID_SIZE;
+		if (ok) {
+			memcpy(c->id, id, n);
+			c->id_len = n;
+		}
+		free(id);
+		if (!ok)
+			return cli_usage_error(verb, "--id: %zu bytes, expected GET_ID's 64 (or 128 for two sockets)", n);
+		return 0;
+	}
+	if (cli_kds_option(&c->kds, opt, path) == 0)
+		return 0;
 	if (!strcmp(opt, "trusted-oca")) {
 		sa_error e;
 		if (sa_sev_cert_read_file(path, &c->trusted_oca, &e) != SA_OK) {
@@ -181,6 +206,68 @@ int cli_sev_certs_option(const char *verb, struct cli_sev_certs *c, const char *
 		return 0;
 	}
 	return -1;
+}
+
+/* True when the CEK carries an ASK's signature (KDS's form, not PDH_CERT_EXPORT's). */
+static bool cek_signed_by_ask(const sa_sev_cert *cek)
+{
+	return cek->sig[0].usage == SA_SEV_USAGE_ASK || cek->sig[1].usage == SA_SEV_USAGE_ASK;
+}
+
+int cli_sev_certs_complete(const char *verb, struct cli_sev_certs *c)
+{
+	int rc = cli_kds_check(verb, &c->kds);
+	if (rc)
+		return rc;
+	if (c->id_len && !c->have_cek)
+		return cli_usage_error(verb, "--id fetches the signed CEK in place of the platform's: give the CEK "
+					     "too (--cek, or cek.cert in --certs), so its key can be checked");
+	bool want_cek = c->have_cek && c->id_len && !cek_signed_by_ask(&c->cek);
+	bool want_ca = !c->have_ask || !c->have_ark;
+	/* A named root means a chain that is not AMD's (the emulator's): never fetch AMD's for it. */
+	if (c->n_roots || c->kds.no_kds || (!want_cek && !want_ca))
+		return 0;
+	sa_kds *k = NULL;
+	if ((rc = cli_kds_open(verb, &c->kds, &k)) != 0)
+		return rc;
+	sa_error e;
+	if (want_cek) {
+		sa_sev_cert cek;
+		if (sa_kds_fetch_cek(k, c->id, c->id_len, &cek, &e) != SA_OK)
+			fprintf(stderr, "sevattest %s: KDS: %s\n", verb, e.msg);
+		else if (!sa_sev_cert_same_key(&cek, &c->cek))
+			fprintf(stderr, "sevattest %s: KDS: the CEK fetched for --id carries another key than the "
+					"platform's CEK: wrong --id?\n", verb);
+		else
+			c->cek = cek;
+	}
+	if (want_ca) {
+		sa_amd_cert *ca = malloc(2 * sizeof(*ca));
+		sa_status st;
+		if (!ca)
+			st = sa_error_set(&e, SA_ERR_NOMEM, "out of memory");
+		else if (c->have_cek && cek_signed_by_ask(&c->cek))
+			st = sa_kds_sev_ca_for_cek(k, &c->cek, c->product, &ca[0], &ca[1], NULL, &e);
+		else if (c->product != SA_SEV_PRODUCT_UNKNOWN)
+			st = sa_kds_fetch_sev_ca(k, c->product, &ca[0], &ca[1], &e);
+		else
+			st = sa_error_set(&e, SA_ERR_NOT_FOUND,
+					  "no ASK and ARK: without --product they are found through the ASK-signed CEK, "
+					  "and the CEK given is %s (pass --product, or --id to fetch the signed CEK)",
+					  c->have_cek ? "unsigned" : "missing");
+		if (st != SA_OK) {
+			fprintf(stderr, "sevattest %s: KDS: %s\n", verb, e.msg);
+		} else {
+			if (!c->have_ask)
+				c->ask = ca[0];
+			if (!c->have_ark)
+				c->ark = ca[1];
+			c->have_ask = c->have_ark = true;
+		}
+		free(ca);
+	}
+	sa_kds_free(k);
+	return 0;
 }
 
 void cli_sev_certs_chain(const struct cli_sev_certs *c, sa_sev_chain *chain, sa_sev_trust *trust)
@@ -362,6 +449,8 @@ static int owner_session(int argc, char **argv)
 		rc = cli_usage_error(V, "session: --policy is required");
 	if (rc == 0 && (!*name || strchr(name, '/')))
 		rc = cli_usage_error(V, "session: --name '%s': expected a file name prefix without '/'", name);
+	if (rc == 0)
+		rc = cli_sev_certs_complete(V, c);
 	EVP_PKEY *godh_key = NULL;
 	if (rc == 0 && godh_path)
 		rc = load_godh(godh_path, &godh_key);

@@ -36,10 +36,7 @@ static void usage(FILE *f)
 	      "  --certs DIR            a directory of certificates (*.pem, *.crt, *.cer, *.der)\n"
 	      "  --product NAME         Milan, Genoa or Turin (needed for version 2 reports without a VEK)\n"
 	      "  --trust-root FILE      trust these self-signed roots instead of AMD's pinned ARKs\n"
-	      "  --offline              use only the KDS cache, never the network\n"
-	      "  --no-kds               neither the KDS cache nor the network\n"
-	      "  --kds-url URL          KDS base URL (default https://kdsintf.amd.com)\n"
-	      "  --cache-dir DIR        KDS cache (default $XDG_CACHE_HOME/sevattest/kds)\n"
+	      CLI_KDS_HELP
 	      "  --check-crl            fetch the product's CRL and refuse a revoked ASK/ASVK\n"
 	      "  --at TIME              check validity at TIME (YYYY-MM-DD[THH:MM:SSZ] or @unix-seconds)\n"
 	      "  --no-validity          do not check certificate validity periods\n"
@@ -77,8 +74,8 @@ static void usage(FILE *f)
 static void usage_sev(FILE *f);
 
 enum {
-	O_REPORT = 256, O_FORMAT, O_OFFSET, O_VCEK, O_CHAIN, O_CERTS, O_PRODUCT, O_TRUST_ROOT, O_OFFLINE, O_NO_KDS,
-	O_KDS_URL, O_CACHE_DIR, O_CHECK_CRL, O_AT, O_NO_VALIDITY, O_JSON, O_REPORT_DATA, O_HOST_DATA,
+	O_REPORT = 256, O_FORMAT, O_OFFSET, O_VCEK, O_CHAIN, O_CERTS, O_PRODUCT, O_TRUST_ROOT, O_KDS,
+	O_CHECK_CRL, O_AT, O_NO_VALIDITY, O_JSON, O_REPORT_DATA, O_HOST_DATA,
 	O_MEASUREMENT, O_FAMILY_ID, O_IMAGE_ID, O_CHIP_ID, O_REPORT_ID, O_ID_KEY, O_AUTHOR_KEY, O_REQ_ID_BLOCK,
 	O_REQ_AUTHOR, O_MIN_TCB, O_MIN_CUR, O_MIN_REP, O_MIN_COM, O_MIN_LAUNCH, O_MIN_SVN, O_MIN_BUILD,
 	O_MIN_VERSION, O_DENY_PROV, O_MIN_RV, O_VMPL, O_MAX_VMPL, O_POL_DENY, O_POL_REQ, O_MIN_ABI, O_PLAT_DENY,
@@ -94,10 +91,7 @@ static const struct option opts[] = {
 	{"certs", required_argument, NULL, O_CERTS},
 	{"product", required_argument, NULL, O_PRODUCT},
 	{"trust-root", required_argument, NULL, O_TRUST_ROOT},
-	{"offline", no_argument, NULL, O_OFFLINE},
-	{"no-kds", no_argument, NULL, O_NO_KDS},
-	{"kds-url", required_argument, NULL, O_KDS_URL},
-	{"cache-dir", required_argument, NULL, O_CACHE_DIR},
+	CLI_KDS_OPTIONS(O_KDS),
 	{"check-crl", no_argument, NULL, O_CHECK_CRL},
 	{"at", required_argument, NULL, O_AT},
 	{"no-validity", no_argument, NULL, O_NO_VALIDITY},
@@ -143,10 +137,11 @@ static const struct option opts[] = {
 
 /* Everything the options ask for, parsed before any work is done. */
 struct args {
-	const char *report, *vcek, *chain, *certs, *trust_root, *kds_url, *cache_dir;
+	const char *report, *vcek, *chain, *certs, *trust_root;
+	struct cli_kds kds;
 	sa_input_format format;
 	int64_t offset;
-	bool offline, no_kds, check_crl, json;
+	bool check_crl, json;
 	time_t at;
 	sa_snp_appraisal a;
 	uint8_t report_data[64], host_data[32], family_id[16], image_id[16], chip_id[64], report_id[32];
@@ -232,9 +227,9 @@ static int parse_args(int argc, char **argv, struct args *g)
 	uint32_t u;
 	uint64_t bits;
 	sa_error e;
-	int c;
+	int c, idx = 0;
 	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
 		const char *o = optarg;
 		int rc = 0;
 		switch (c) {
@@ -259,10 +254,7 @@ static int parse_args(int argc, char **argv, struct args *g)
 			break;
 		}
 		case O_TRUST_ROOT: g->trust_root = o; break;
-		case O_OFFLINE: g->offline = true; break;
-		case O_NO_KDS: g->no_kds = true; break;
-		case O_KDS_URL: g->kds_url = o; break;
-		case O_CACHE_DIR: g->cache_dir = o; break;
+		case O_KDS: (void)cli_kds_option(&g->kds, opts[idx].name, o); break;
 		case O_CHECK_CRL: g->check_crl = true; break;
 		case O_AT: rc = parse_time(o, &g->at); break;
 		case O_NO_VALIDITY: g->a.skip_validity = true; break;
@@ -401,9 +393,9 @@ static int parse_args(int argc, char **argv, struct args *g)
 		return cli_usage_error(V, "unexpected argument '%s'", argv[optind]);
 	if (!g->report)
 		return cli_usage_error(V, "--report FILE is required");
-	if (g->offline && g->no_kds)
-		return cli_usage_error(V, "--offline and --no-kds exclude each other");
-	if (g->check_crl && g->no_kds)
+	if (cli_kds_check(V, &g->kds))
+		return CLI_EXIT_USAGE;
+	if (g->check_crl && g->kds.no_kds)
 		return cli_usage_error(V, "--check-crl needs KDS (the cache at least); drop --no-kds");
 	return 0;
 }
@@ -623,6 +615,8 @@ static int verify_sev(int argc, char **argv)
 		rc = cli_usage_error(V, "--mnonce is required: without it a replayed report cannot be told apart");
 	if (rc == 0)
 		rc = read_sev_report(report_path, report);
+	if (rc == 0)
+		rc = cli_sev_certs_complete(V, c);
 	if (rc) {
 		free(c);
 		return rc < 0 ? CLI_EXIT_OK : rc;
@@ -715,10 +709,10 @@ int cmd_verify(int argc, char **argv)
 	    parse_min("min-launch-tcb", g.min_launch, turin, &g.a.min_launch_tcb))
 		goto out;
 
-	if (!g.no_kds && p != SA_PRODUCT_UNKNOWN) {
-		sa_kds_opts ko = {.base_url = g.kds_url, .cache_dir = g.cache_dir, .offline = g.offline};
-		if (sa_kds_new(&ko, &k, &err) != SA_OK)
-			goto input_error;
+	if (!g.kds.no_kds && p != SA_PRODUCT_UNKNOWN) {
+		if ((rc = cli_kds_open(V, &g.kds, &k)) != 0)
+			goto out;
+		rc = CLI_EXIT_USAGE;
 		/* Missing pieces are not fatal here: the verdict names what is absent. */
 		if (sa_kds_complete_trust(k, &r, p, t, &err) != SA_OK)
 			fprintf(stderr, "sevattest verify: KDS: %s\n", err.msg);

@@ -9,6 +9,13 @@
  *
  * URL shapes and the Turin differences: AMD VCEK/KDS spec 57230 and the notes
  * in kds.h.
+ *
+ * SEV (legacy): the ASK-signed CEK (KDS /cek/id/<GET_ID hex>) is cached like
+ * the other KDS objects; AMD's ask_ark_<product>.cert comes from another host
+ * (sev_ca_url) and is cached as sev/ask_ark_<product>.cert.  Both are
+ * immutable; both are checked (a CEK signed by an ASK; ASK then ARK, the ARK
+ * pinned for the product and signing the ASK) before caching and on reading
+ * back.
  */
 #include <errno.h>
 #include <limits.h>
@@ -48,12 +55,24 @@
 
 struct sa_kds {
 	char *base_url;  /* no trailing slash */
+	char *sev_ca_url; /* where ask_ark_<product>.cert lives; no trailing slash */
 	char *cache_dir; /* NULL: no cache */
 	bool offline;
 	unsigned max_retries, timeout_s, max_backoff_s;
 };
 
-enum kind { KIND_VCEK, KIND_CHAIN, KIND_CRL };
+enum kind { KIND_VCEK, KIND_CHAIN, KIND_CRL, KIND_CEK, KIND_SEV_CA };
+
+/* One object to fetch: where it is, where it is cached and what it must be. */
+struct target {
+	const char *base;      /* k->base_url or k->sev_ca_url */
+	const char *path;      /* URL path below base, starting with '/' */
+	const char *cache_rel; /* file below the cache directory, without extension */
+	enum kind kind;
+	sa_product p;           /* SNP objects */
+	bool vlek;              /* SNP chains and CRLs */
+	sa_sev_product sev;     /* KIND_SEV_CA */
+};
 
 static const char *kind_name(enum kind kind, bool vlek)
 {
@@ -61,6 +80,8 @@ static const char *kind_name(enum kind kind, bool vlek)
 	case KIND_VCEK: return "VCEK";
 	case KIND_CHAIN: return vlek ? "VLEK certificate chain (ASVK, ARK)" : "VCEK certificate chain (ASK, ARK)";
 	case KIND_CRL: return vlek ? "VLEK CRL" : "VCEK CRL";
+	case KIND_CEK: return "ASK-signed CEK";
+	case KIND_SEV_CA: return "SEV CA file (ASK, ARK in AMD's format)";
 	}
 	return "object";
 }
@@ -96,6 +117,23 @@ static char *default_cache_dir(bool *oom)
 	return s;
 }
 
+static sa_status check_url(const char *what, const char *url, sa_error *err)
+{
+	SA_ENSURE(strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0, err, SA_ERR_ARG,
+		  "%s '%s': expected an http:// or https:// URL", what, url);
+	return SA_OK;
+}
+
+/* A copy of url without trailing slashes, or NULL (out of memory). */
+static char *dup_url(const char *url)
+{
+	char *s = strdup(url);
+	size_t n = s ? strlen(s) : 0;
+	while (n > 0 && s[n - 1] == '/')
+		s[--n] = '\0';
+	return s;
+}
+
 sa_status sa_kds_new(const sa_kds_opts *opts, sa_kds **out, sa_error *err)
 {
 	SA_ENSURE(out, err, SA_ERR_ARG, "KDS client: no output pointer");
@@ -106,22 +144,21 @@ sa_status sa_kds_new(const sa_kds_opts *opts, sa_kds **out, sa_error *err)
 	SA_ENSURE(!(o.offline && o.no_cache), err, SA_ERR_ARG,
 		  "KDS client: offline mode needs the cache, but the cache is disabled (no_cache)");
 	const char *base = o.base_url ? o.base_url : SA_KDS_DEFAULT_BASE_URL;
-	SA_ENSURE(strncmp(base, "https://", 8) == 0 || strncmp(base, "http://", 7) == 0, err, SA_ERR_ARG,
-		  "KDS base URL '%s': expected an http:// or https:// URL", base);
+	const char *ca = o.sev_ca_url ? o.sev_ca_url : SA_KDS_DEFAULT_SEV_CA_URL;
+	SA_TRY(check_url("KDS base URL", base, err));
+	SA_TRY(check_url("SEV CA URL", ca, err));
 	sa_kds *k = calloc(1, sizeof(*k));
 	SA_ENSURE(k, err, SA_ERR_NOMEM, "out of memory creating the KDS client");
 	k->offline = o.offline;
 	k->max_retries = o.max_retries ? o.max_retries : KDS_DEFAULT_RETRIES;
 	k->timeout_s = o.timeout_s ? o.timeout_s : KDS_DEFAULT_TIMEOUT_S;
 	k->max_backoff_s = o.max_backoff_s ? o.max_backoff_s : KDS_DEFAULT_MAX_BACKOFF_S;
-	k->base_url = strdup(base);
-	if (!k->base_url) {
+	k->base_url = dup_url(base);
+	k->sev_ca_url = dup_url(ca);
+	if (!k->base_url || !k->sev_ca_url) {
 		sa_kds_free(k);
 		return sa_error_set(err, SA_ERR_NOMEM, "out of memory creating the KDS client");
 	}
-	size_t n = strlen(k->base_url);
-	while (n > 0 && k->base_url[n - 1] == '/')
-		k->base_url[--n] = '\0';
 	if (!o.no_cache) {
 		bool oom = false;
 		if (o.cache_dir && o.cache_dir[0])
@@ -148,6 +185,7 @@ void sa_kds_free(sa_kds *k)
 	if (!k)
 		return;
 	free(k->base_url);
+	free(k->sev_ca_url);
 	free(k->cache_dir);
 	free(k);
 }
@@ -220,9 +258,8 @@ sa_status sa_kds_crl_path(sa_product p, bool vlek, char *out, size_t cap, sa_err
  * any) as a file name inside a directory named after the last path segment,
  * '&' spelled '_', and an extension for the content type.
  */
-static sa_status cache_file(const sa_kds *k, const char *path, enum kind kind, char **out, sa_error *err)
+static sa_status cache_file(const sa_kds *k, const char *path, const char *ext, char **out, sa_error *err)
 {
-	const char *ext = kind == KIND_CHAIN ? ".pem" : ".der";
 	size_t n = strlen(k->cache_dir) + strlen(path) + strlen(ext) + 2;
 	char *s = malloc(n);
 	SA_ENSURE(s, err, SA_ERR_NOMEM, "out of memory building the cache path for %s", path);
@@ -386,11 +423,71 @@ static sa_status validate_chain(const uint8_t *d, size_t len, sa_product p, bool
 	return st;
 }
 
-static sa_status validate(enum kind kind, const uint8_t *d, size_t len, sa_product p, bool vlek, sa_error *err)
+/* What KDS serves at /cek/id/<ID>: one 0x824-byte CEK certificate carrying the ASK's signature. */
+static sa_status validate_cek(const uint8_t *d, size_t len, sa_error *err)
 {
-	switch (kind) {
-	case KIND_VCEK: return validate_vcek(d, len, p, err);
-	case KIND_CHAIN: return validate_chain(d, len, p, vlek, err);
+	sa_sev_cert *c = malloc(sizeof(*c));
+	SA_ENSURE(c, err, SA_ERR_NOMEM, "out of memory checking a CEK");
+	sa_status st = sa_sev_cert_decode(d, len, c, err);
+	if (st == SA_OK && c->pub_key_usage != SA_SEV_USAGE_CEK)
+		st = sa_error_set(err, SA_ERR_FORMAT, "CEK: PUB_KEY_USAGE at 0x008 is 0x%04x (%s), expected 0x1004 (CEK)",
+				  c->pub_key_usage, sa_sev_usage_name(c->pub_key_usage));
+	if (st == SA_OK && c->sig[0].usage != SA_SEV_USAGE_ASK && c->sig[1].usage != SA_SEV_USAGE_ASK)
+		st = sa_error_set(err, SA_ERR_FORMAT,
+				  "CEK: neither signature slot (usages 0x%04x, 0x%04x) holds the ASK's (0x0013); "
+				  "KDS serves the CEK signed by the ASK",
+				  c->sig[0].usage, c->sig[1].usage);
+	free(c);
+	return st;
+}
+
+/*
+ * AMD's ask_ark_<product>.cert: ASK then ARK in AMD's CA format, nothing after;
+ * the ARK is the product's pinned one and it signed the ASK.
+ */
+static sa_status decode_sev_ca(const uint8_t *d, size_t len, sa_sev_product p, sa_amd_cert *ask, sa_amd_cert *ark,
+			       sa_error *err)
+{
+	const char *name = sa_sev_product_name(p);
+	sa_reader r;
+	sa_reader_init(&r, d, len);
+	sa_status st = sa_amd_cert_read(&r, ask, err);
+	if (st != SA_OK)
+		return sa_error_wrap(err, st, "SEV CA file for %s: the ASK", name);
+	st = sa_amd_cert_read(&r, ark, err);
+	if (st != SA_OK)
+		return sa_error_wrap(err, st, "SEV CA file for %s: the ARK after the ASK (%zu bytes)", name,
+				     ask->encoded_len);
+	SA_TRY(sa_reader_expect_end(&r, "SEV CA file (ASK, ARK)", err));
+	SA_ENSURE(ask->key_usage == SA_SEV_USAGE_ASK && ark->key_usage == SA_SEV_USAGE_ARK, err, SA_ERR_FORMAT,
+		  "SEV CA file for %s: KEY_USAGE 0x%04x then 0x%04x, expected 0x0013 (ASK) then 0x0000 (ARK)", name,
+		  ask->key_usage, ark->key_usage);
+	const sa_sev_ark_pin *pin = sa_sev_ark_pin_match(ark);
+	SA_ENSURE(pin, err, SA_ERR_VERIFY, "SEV CA file for %s: the ARK matches none of AMD's pinned ARKs", name);
+	SA_ENSURE(pin->product == p, err, SA_ERR_VERIFY, "SEV CA file for %s: the ARK is %s's (%s)", name,
+		  sa_sev_product_name(pin->product), pin->name);
+	st = sa_amd_cert_verify(ask, ark, err);
+	if (st != SA_OK)
+		return sa_error_wrap(err, st, "SEV CA file for %s: ARK -> ASK", name);
+	return SA_OK;
+}
+
+static sa_status validate_sev_ca(const uint8_t *d, size_t len, sa_sev_product p, sa_error *err)
+{
+	sa_amd_cert *c = malloc(2 * sizeof(*c));
+	SA_ENSURE(c, err, SA_ERR_NOMEM, "out of memory checking a SEV CA file");
+	sa_status st = decode_sev_ca(d, len, p, &c[0], &c[1], err);
+	free(c);
+	return st;
+}
+
+static sa_status validate(const struct target *t, const uint8_t *d, size_t len, sa_error *err)
+{
+	switch (t->kind) {
+	case KIND_VCEK: return validate_vcek(d, len, t->p, err);
+	case KIND_CHAIN: return validate_chain(d, len, t->p, t->vlek, err);
+	case KIND_CEK: return validate_cek(d, len, err);
+	case KIND_SEV_CA: return validate_sev_ca(d, len, t->sev, err);
 	case KIND_CRL: {
 		X509_CRL *crl = NULL;
 		SA_TRY(parse_crl(d, len, &crl, err));
@@ -554,7 +651,7 @@ static void sleep_seconds(unsigned s)
 }
 
 /* GET with back-off on 429/503; on success *out holds the 200 body. */
-static sa_status http_get(const sa_kds *k, const char *url, enum kind kind, bool vlek, uint8_t **out, size_t *out_len,
+static sa_status http_get(const sa_kds *k, const char *url, const struct target *t, uint8_t **out, size_t *out_len,
 			  sa_error *err)
 {
 	pthread_once(&curl_once, curl_init_once);
@@ -580,8 +677,12 @@ static sa_status http_get(const sa_kds *k, const char *url, enum kind kind, bool
 		}
 		free(b.data); /* never keep an error body */
 		if (status == 404)
-			return sa_error_set(err, SA_ERR_NOT_FOUND, "KDS has no %s for this %s (HTTP 404): %s",
-					    kind_name(kind, vlek), kind == KIND_VCEK ? "chip and TCB" : "product", url);
+			return sa_error_set(err, SA_ERR_NOT_FOUND, "%s has no %s for this %s (HTTP 404): %s",
+					    t->kind == KIND_SEV_CA ? "AMD" : "KDS", kind_name(t->kind, t->vlek),
+					    t->kind == KIND_VCEK ? "chip and TCB"
+					    : t->kind == KIND_CEK ? "chip ID (GET_ID)"
+								  : "product",
+					    url);
 		if (status != 429 && status != 503)
 			return sa_error_set(err, SA_ERR_NETWORK, "KDS answered HTTP %ld, expected 200: %s", status,
 					    url);
@@ -601,8 +702,8 @@ static sa_status http_get(const sa_kds *k, const char *url, enum kind kind, bool
 enum cache_result { CACHE_HIT, CACHE_MISS, CACHE_BAD, CACHE_EXPIRED };
 
 /* Look file up; on CACHE_HIT *out holds it, otherwise why says what was wrong. */
-static enum cache_result cache_lookup(const char *file, enum kind kind, sa_product p, bool vlek, uint8_t **out,
-				      size_t *out_len, sa_error *why)
+static enum cache_result cache_lookup(const char *file, const struct target *t, uint8_t **out, size_t *out_len,
+				      sa_error *why)
 {
 	uint8_t *buf = NULL;
 	size_t n = 0;
@@ -610,12 +711,12 @@ static enum cache_result cache_lookup(const char *file, enum kind kind, sa_produ
 	if (st == SA_ERR_NOT_FOUND)
 		return CACHE_MISS;
 	if (st == SA_OK)
-		st = validate(kind, buf, n, p, vlek, why);
+		st = validate(t, buf, n, why);
 	if (st != SA_OK) {
 		free(buf);
 		return CACHE_BAD;
 	}
-	if (kind == KIND_CRL) {
+	if (t->kind == KIND_CRL) {
 		bool fresh = false;
 		time_t expired_at = 0;
 		st = crl_fresh(buf, n, time(NULL), &fresh, &expired_at, why);
@@ -633,26 +734,37 @@ static enum cache_result cache_lookup(const char *file, enum kind kind, sa_produ
 	return CACHE_HIT;
 }
 
-static sa_status fetch(sa_kds *k, const char *path, enum kind kind, sa_product p, bool vlek, uint8_t **out,
-		       size_t *out_len, sa_error *err)
+static const char *cache_ext(enum kind kind)
+{
+	switch (kind) {
+	case KIND_CHAIN: return ".pem";
+	case KIND_CEK:
+	case KIND_SEV_CA: return ".cert";
+	case KIND_VCEK:
+	case KIND_CRL: break;
+	}
+	return ".der";
+}
+
+static sa_status fetch(sa_kds *k, const struct target *t, uint8_t **out, size_t *out_len, sa_error *err)
 {
 	SA_ENSURE(k && out && out_len, err, SA_ERR_ARG, "KDS fetch: no client or output pointer");
-	size_t ulen = strlen(k->base_url) + strlen(path) + 1;
+	size_t ulen = strlen(t->base) + strlen(t->path) + 1;
 	char *url = malloc(ulen);
-	SA_ENSURE(url, err, SA_ERR_NOMEM, "out of memory building the URL for %s", path);
-	snprintf(url, ulen, "%s%s", k->base_url, path);
+	SA_ENSURE(url, err, SA_ERR_NOMEM, "out of memory building the URL for %s", t->path);
+	snprintf(url, ulen, "%s%s", t->base, t->path);
+	const char *what = kind_name(t->kind, t->vlek);
 	char *file = NULL;
 	sa_status st = SA_OK;
 	if (k->cache_dir) {
-		st = cache_file(k, path, kind, &file, err);
+		st = cache_file(k, t->cache_rel, cache_ext(t->kind), &file, err);
 		if (st != SA_OK)
 			goto done;
 		sa_error why = {0};
-		enum cache_result cr = cache_lookup(file, kind, p, vlek, out, out_len, &why);
+		enum cache_result cr = cache_lookup(file, t, out, out_len, &why);
 		if (cr == CACHE_HIT)
 			goto done;
 		if (k->offline) {
-			const char *what = kind_name(kind, vlek);
 			if (cr == CACHE_EXPIRED)
 				st = sa_error_set(err, SA_ERR_NOT_FOUND,
 						  "%s and offline mode is on, so %s cannot be refreshed", why.msg, url);
@@ -669,14 +781,13 @@ static sa_status fetch(sa_kds *k, const char *path, enum kind kind, sa_product p
 	}
 	uint8_t *body = NULL;
 	size_t blen = 0;
-	st = http_get(k, url, kind, vlek, &body, &blen, err);
+	st = http_get(k, url, t, &body, &blen, err);
 	if (st != SA_OK)
 		goto done;
-	st = validate(kind, body, blen, p, vlek, err);
+	st = validate(t, body, blen, err);
 	if (st != SA_OK) {
 		free(body);
-		st = sa_error_wrap(err, st, "KDS response for %s is not a valid %s (not cached)", url,
-				   kind_name(kind, vlek));
+		st = sa_error_wrap(err, st, "response for %s is not a valid %s (not cached)", url, what);
 		goto done;
 	}
 	/*
@@ -696,26 +807,157 @@ done:
 	return st;
 }
 
+/* An SNP object at path below the KDS base URL, cached under the same path. */
+static sa_status fetch_snp(sa_kds *k, const char *path, enum kind kind, sa_product p, bool vlek, uint8_t **out,
+			   size_t *out_len, sa_error *err)
+{
+	SA_ENSURE(k, err, SA_ERR_ARG, "KDS fetch: no client");
+	struct target t = {.base = k->base_url, .path = path, .cache_rel = path, .kind = kind, .p = p, .vlek = vlek};
+	return fetch(k, &t, out, out_len, err);
+}
+
 sa_status sa_kds_fetch_vcek(sa_kds *k, sa_product p, const uint8_t chip_id[64], const sa_tcb *reported,
 			    uint8_t **out, size_t *out_len, sa_error *err)
 {
 	char path[KDS_PATH_MAX];
 	SA_TRY(sa_kds_vcek_path(p, chip_id, reported, path, sizeof(path), err));
-	return fetch(k, path, KIND_VCEK, p, false, out, out_len, err);
+	return fetch_snp(k, path, KIND_VCEK, p, false, out, out_len, err);
 }
 
 sa_status sa_kds_fetch_chain(sa_kds *k, sa_product p, bool vlek, uint8_t **out, size_t *out_len, sa_error *err)
 {
 	char path[KDS_PATH_MAX];
 	SA_TRY(sa_kds_chain_path(p, vlek, path, sizeof(path), err));
-	return fetch(k, path, KIND_CHAIN, p, vlek, out, out_len, err);
+	return fetch_snp(k, path, KIND_CHAIN, p, vlek, out, out_len, err);
 }
 
 sa_status sa_kds_fetch_crl(sa_kds *k, sa_product p, bool vlek, uint8_t **out, size_t *out_len, sa_error *err)
 {
 	char path[KDS_PATH_MAX];
 	SA_TRY(sa_kds_crl_path(p, vlek, path, sizeof(path), err));
-	return fetch(k, path, KIND_CRL, p, vlek, out, out_len, err);
+	return fetch_snp(k, path, KIND_CRL, p, vlek, out, out_len, err);
+}
+
+/* ---- SEV (legacy): the CEK by chip ID, AMD's ASK and ARK ---------------------- */
+
+sa_status sa_kds_cek_path(const uint8_t *id, size_t id_len, char *out, size_t cap, sa_error *err)
+{
+	SA_ENSURE(id && id_len > 0, err, SA_ERR_ARG, "KDS CEK path: no chip ID (GET_ID) given");
+	SA_ENSURE(id_len % SA_KDS_SEV_ID_SIZE == 0 && id_len <= 2 * SA_KDS_SEV_ID_SIZE, err, SA_ERR_FORMAT,
+		  "KDS CEK path: the chip ID (GET_ID) is %zu bytes, expected 64 (one socket) or 128 (two)", id_len);
+	/* A two-socket GET_ID holds socket 0 then socket 1; KDS is asked for socket 0's, as sev-tool does. */
+	SA_ENSURE(!sa_all_zero(id, SA_KDS_SEV_ID_SIZE), err, SA_ERR_FORMAT,
+		  "KDS CEK path: the chip ID (GET_ID) is all zeros");
+	char hex[2 * SA_KDS_SEV_ID_SIZE + 1];
+	sa_hex_encode(id, SA_KDS_SEV_ID_SIZE, hex);
+	return put_path(out, cap, "KDS CEK path", err, "/cek/id/%s", hex);
+}
+
+/* The file name part of ask_ark_<name>.cert. */
+static const char *sev_ca_name(sa_sev_product p)
+{
+	switch (p) {
+	case SA_SEV_PRODUCT_NAPLES: return "naples";
+	case SA_SEV_PRODUCT_ROME: return "rome";
+	case SA_SEV_PRODUCT_MILAN: return "milan";
+	case SA_SEV_PRODUCT_GENOA: return "genoa";
+	case SA_SEV_PRODUCT_TURIN: return "turin";
+	case SA_SEV_PRODUCT_UNKNOWN: break;
+	}
+	return NULL;
+}
+
+sa_status sa_kds_sev_ca_path(sa_sev_product p, char *out, size_t cap, sa_error *err)
+{
+	const char *name = sev_ca_name(p);
+	SA_ENSURE(name, err, SA_ERR_ARG, "SEV CA path: product unknown; pass --product (Naples, Rome, Milan, Genoa "
+					 "or Turin)");
+	return put_path(out, cap, "SEV CA path", err, "/ask_ark_%s.cert", name);
+}
+
+sa_status sa_kds_fetch_cek(sa_kds *k, const uint8_t *id, size_t id_len, sa_sev_cert *out, sa_error *err)
+{
+	SA_ENSURE(k && out, err, SA_ERR_ARG, "KDS CEK: no client or output");
+	char path[KDS_PATH_MAX];
+	SA_TRY(sa_kds_cek_path(id, id_len, path, sizeof(path), err));
+	struct target t = {.base = k->base_url, .path = path, .cache_rel = path, .kind = KIND_CEK};
+	uint8_t *d = NULL;
+	size_t len = 0;
+	SA_TRY(fetch(k, &t, &d, &len, err));
+	sa_status st = sa_sev_cert_decode(d, len, out, err); /* validated already: cannot fail */
+	free(d);
+	return st;
+}
+
+sa_status sa_kds_fetch_sev_ca(sa_kds *k, sa_sev_product p, sa_amd_cert *ask, sa_amd_cert *ark, sa_error *err)
+{
+	SA_ENSURE(k && ask && ark, err, SA_ERR_ARG, "SEV CA: no client or output");
+	char path[KDS_PATH_MAX], rel[KDS_PATH_MAX];
+	SA_TRY(sa_kds_sev_ca_path(p, path, sizeof(path), err));
+	SA_TRY(put_path(rel, sizeof(rel), "SEV CA cache path", err, "sev/ask_ark_%s", sev_ca_name(p)));
+	struct target t = {.base = k->sev_ca_url, .path = path, .cache_rel = rel, .kind = KIND_SEV_CA, .sev = p};
+	uint8_t *d = NULL;
+	size_t len = 0;
+	SA_TRY(fetch(k, &t, &d, &len, err));
+	sa_amd_cert *c = malloc(2 * sizeof(*c));
+	sa_status st = c ? decode_sev_ca(d, len, p, &c[0], &c[1], err)
+			 : sa_error_set(err, SA_ERR_NOMEM, "out of memory decoding the SEV CA file");
+	if (st == SA_OK) {
+		*ask = c[0];
+		*ark = c[1];
+	}
+	free(c);
+	free(d);
+	return st;
+}
+
+sa_status sa_kds_sev_ca_for_cek(sa_kds *k, const sa_sev_cert *cek, sa_sev_product p, sa_amd_cert *ask,
+				sa_amd_cert *ark, sa_sev_product *found, sa_error *err)
+{
+	SA_ENSURE(k && cek && ask && ark, err, SA_ERR_ARG, "SEV CA: no client, CEK or output");
+	size_t n = 0;
+	const sa_sev_ark_pin *pins = sa_sev_ark_pins(&n);
+	sa_amd_cert *c = malloc(2 * sizeof(*c));
+	SA_ENSURE(c, err, SA_ERR_NOMEM, "out of memory fetching the SEV CA file");
+	char tried[256] = "";
+	size_t off = 0;
+	sa_status st = SA_ERR_NOT_FOUND;
+	bool fatal = false;
+	size_t checked = 0; /* products whose file was had, so that their ASK was tried on the CEK */
+	for (size_t i = 0; i < n; i++) {
+		sa_sev_product q = pins[i].product;
+		if (p != SA_SEV_PRODUCT_UNKNOWN && q != p)
+			continue;
+		sa_error e = {0};
+		st = sa_kds_fetch_sev_ca(k, q, &c[0], &c[1], &e);
+		if (st == SA_OK) {
+			checked++;
+			st = sa_sev_cert_verify_by_ask(cek, &c[0], &e);
+		}
+		if (st == SA_OK) {
+			*ask = c[0];
+			*ark = c[1];
+			if (found)
+				*found = q;
+			break;
+		}
+		/* Only "not this product" moves on: a network or cache failure is reported as it is. */
+		if (p != SA_SEV_PRODUCT_UNKNOWN || (st != SA_ERR_NOT_FOUND && st != SA_ERR_VERIFY)) {
+			*err = e;
+			fatal = true;
+			break;
+		}
+		int w = snprintf(tried + off, sizeof(tried) - off, "%s%s (%s)", off ? "; " : "", sa_sev_product_name(q),
+				 e.msg);
+		if (w > 0)
+			off = (size_t)w < sizeof(tried) - off ? off + (size_t)w : sizeof(tried) - 1;
+	}
+	free(c);
+	if (st != SA_OK && !fatal && checked == 0)
+		return sa_error_set(err, SA_ERR_NOT_FOUND, "no pinned product's SEV CA file could be had: %s", tried);
+	if (st != SA_OK && !fatal)
+		return sa_error_set(err, SA_ERR_NOT_FOUND, "no pinned product's ASK signs this CEK: %s", tried);
+	return st;
 }
 
 /* ---- completing a trust pool ------------------------------------------------ */
