@@ -9,6 +9,7 @@
 
 #include "sevattest/cert.h"
 #include "sevattest/report.h"
+#include "sevattest/sev_cert.h"
 #include "sevattest/verify.h"
 
 #ifdef __cplusplus
@@ -19,6 +20,9 @@ extern "C" {
 char *sa_snp_report_to_json(const sa_snp_report *r, sa_product product);
 char *sa_cert_to_json(const sa_cert *c);
 char *sa_verdict_to_json(const sa_verdict *v);
+/* AMD-format certificates, every field; offset: where the certificate starts in its file or bundle. */
+char *sa_sev_cert_to_json(const sa_sev_cert *c, size_t offset);
+char *sa_amd_cert_to_json(const sa_amd_cert *c, size_t offset);
 
 #ifdef __cplusplus
 }

@@ -83,6 +83,8 @@ sa_product sa_sev_product_snp(sa_sev_product p);
 const char *sa_sev_usage_name(uint32_t usage);
 /* "RSA-SHA256", "ECDSA-SHA256", "ECDH-SHA256", ..., or "unknown". */
 const char *sa_sev_algo_name(uint32_t algo);
+/* True for the ECDSA and ECDH algorithms (an EC P-384 key), false for RSA and unknown ones. */
+bool sa_sev_algo_is_ec(uint32_t algo);
 
 /* ---- the 0x824-byte SEV certificate ---------------------------------------- */
 

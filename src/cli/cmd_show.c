@@ -364,170 +364,11 @@ static int show_cert(const char *path, bool json)
 
 /* ---- show sev-cert ---- */
 
-/* Integers of AMD's formats are little-endian; shown as hex numbers (big-endian, no leading zero bytes). */
-static char *le_number_hex(const uint8_t *le, size_t n)
+/* The library's JSON text of one certificate as an object (NULL when out of memory); frees text. */
+static json_object *parse_rendering(char *text)
 {
-	while (n > 1 && le[n - 1] == 0)
-		n--;
-	char *s = malloc(2 * n + 1);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		snprintf(s + 2 * i, 3, "%02x", le[n - 1 - i]);
-	return s;
-}
-
-static bool jset(json_object *o, const char *key, json_object *v)
-{
-	if (!v)
-		return false;
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
-static bool jfmt(json_object *o, const char *key, const char *fmt, ...) SA_PRINTF(3, 4);
-static bool jfmt(json_object *o, const char *key, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return jset(o, key, json_object_new_string(buf));
-}
-
-static bool jbytes(json_object *o, const char *key, const uint8_t *data, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	if (!s)
-		return false;
-	sa_hex_encode(data, n, s);
-	bool ok = jset(o, key, json_object_new_string(s));
-	free(s);
-	return ok;
-}
-
-static bool jnumber(json_object *o, const char *key, const uint8_t *le, size_t n)
-{
-	char *s = le_number_hex(le, n);
-	bool ok = s && jset(o, key, json_object_new_string(s));
-	free(s);
-	return ok;
-}
-
-/* The used width of an RSA signature slot: 256 bytes when the upper half is zero, else 512. */
-static size_t rsa_sig_width(const uint8_t sig[SA_SEV_SIG_SIZE])
-{
-	return sa_all_zero(sig + 256, SA_SEV_SIG_SIZE - 256) ? 256 : SA_SEV_SIG_SIZE;
-}
-
-static bool sev_algo_is_ec(uint32_t a) { return a == 0x2 || a == 0x3 || a == 0x102 || a == 0x103; }
-
-static json_object *sev_cert_json(const sa_sev_cert *c, size_t offset)
-{
-	json_object *o = json_object_new_object(), *key = json_object_new_object(), *sigs = json_object_new_array();
-	bool ok = o && key && sigs;
-	ok = ok && jfmt(o, "format", "SEV certificate (0x824)") && jset(o, "offset", json_object_new_int64((int64_t)offset));
-	ok = ok && jset(o, "version", json_object_new_int64(c->version));
-	ok = ok && jfmt(o, "api_version", "%u.%u", c->api_major, c->api_minor);
-	ok = ok && jfmt(o, "reserved", "0x%04x", c->reserved);
-	ok = ok && jfmt(o, "usage", "%s", sa_sev_usage_name(c->pub_key_usage)) &&
-	     jfmt(o, "usage_raw", "0x%x", c->pub_key_usage);
-	ok = ok && jfmt(o, "algorithm", "%s", sa_sev_algo_name(c->pub_key_algo)) &&
-	     jfmt(o, "algorithm_raw", "0x%x", c->pub_key_algo);
-	const uint8_t *k = c->pub_key;
-	uint32_t k0 = (uint32_t)k[0] | (uint32_t)k[1] << 8 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 24;
-	if (sev_algo_is_ec(c->pub_key_algo)) {
-		ok = ok && jfmt(key, "type", "EC %s", k0 == 2 ? "P-384" : "unknown curve");
-		ok = ok && jset(key, "curve", json_object_new_int64(k0));
-		ok = ok && jnumber(key, "qx", k + 4, 72) && jnumber(key, "qy", k + 4 + 72, 72);
-		ok = ok && jset(key, "reserved_zero", json_object_new_boolean(sa_all_zero(k + 4 + 144, 0x404 - 4 - 144)));
-	} else {
-		ok = ok && jfmt(key, "type", "RSA-%u", k0);
-		ok = ok && jset(key, "modulus_bits", json_object_new_int64(k0));
-		ok = ok && jnumber(key, "exponent", k + 4, 512) && jnumber(key, "modulus", k + 4 + 512, 512);
-	}
-	uint8_t fp[32];
-	sa_error err;
-	ok = ok && sa_sev_cert_key_fingerprint(c, fp, &err) == SA_OK && jbytes(key, "fingerprint_sha256", fp, 32);
-	ok = ok && jset(o, "public_key", key);
-	if (!ok)
-		key = NULL;
-	for (unsigned i = 0; ok && i < 2; i++) {
-		const sa_sev_sig *s = &c->sig[i];
-		json_object *j = json_object_new_object();
-		ok = j && jset(j, "slot", json_object_new_int(1 + (int)i)) &&
-		     jfmt(j, "usage", "%s", sa_sev_usage_name(s->usage)) && jfmt(j, "usage_raw", "0x%x", s->usage) &&
-		     jfmt(j, "algorithm", "%s", sa_sev_algo_name(s->algo)) && jfmt(j, "algorithm_raw", "0x%x", s->algo);
-		if (ok && s->usage == SA_SEV_USAGE_INVALID) {
-			ok = jset(j, "empty", json_object_new_boolean(true)) &&
-			     jset(j, "all_zero", json_object_new_boolean(sa_all_zero(s->sig, sizeof(s->sig))));
-		} else if (ok && (s->algo == 0x2 || s->algo == 0x102)) {
-			ok = jset(j, "empty", json_object_new_boolean(false)) && jnumber(j, "r", s->sig, 72) &&
-			     jnumber(j, "s", s->sig + 72, 72);
-		} else if (ok) {
-			size_t w = rsa_sig_width(s->sig);
-			ok = jset(j, "empty", json_object_new_boolean(false)) &&
-			     jset(j, "signature_bytes", json_object_new_int64((int64_t)w)) &&
-			     jnumber(j, "signature", s->sig, w);
-		}
-		if (!ok || json_object_array_add(sigs, j) != 0) {
-			json_object_put(j);
-			ok = false;
-		}
-	}
-	ok = ok && jset(o, "signatures", sigs);
-	if (!ok) {
-		json_object_put(o);
-		json_object_put(key);
-		json_object_put(sigs);
-		return NULL;
-	}
-	return o;
-}
-
-static json_object *amd_cert_json(const sa_amd_cert *c, size_t offset)
-{
-	json_object *o = json_object_new_object();
-	bool ok = o != NULL;
-	ok = ok && jfmt(o, "format", "AMD CA certificate (%zu bytes)", c->encoded_len) &&
-	     jset(o, "offset", json_object_new_int64((int64_t)offset));
-	ok = ok && jset(o, "version", json_object_new_int64(c->version));
-	ok = ok && jbytes(o, "key_id", c->key_id, 16) && jbytes(o, "certifying_id", c->certifying_id, 16);
-	ok = ok && jset(o, "self_certified", json_object_new_boolean(memcmp(c->key_id, c->certifying_id, 16) == 0));
-	ok = ok && jfmt(o, "usage", "%s", sa_sev_usage_name(c->key_usage)) && jfmt(o, "usage_raw", "0x%x", c->key_usage);
-	ok = ok && jbytes(o, "reserved", c->reserved, sizeof(c->reserved));
-	ok = ok && jset(o, "pub_exp_bits", json_object_new_int64(c->pub_exp_bits)) &&
-	     jset(o, "modulus_bits", json_object_new_int64(c->modulus_bits));
-	ok = ok && jnumber(o, "exponent", c->pub_exp, c->pub_exp_bits / 8) &&
-	     jnumber(o, "modulus", c->modulus, c->modulus_bits / 8);
-	ok = ok && jset(o, "signed_bytes", json_object_new_int64((int64_t)c->signed_len));
-	if (ok && c->has_signature)
-		ok = jfmt(o, "signature_scheme", "RSASSA-PSS, %s, salt = digest length",
-			  c->modulus_bits == 2048 ? "SHA-256" : "SHA-384") &&
-		     jnumber(o, "signature", c->signature, c->modulus_bits / 8);
-	else if (ok)
-		ok = json_object_object_add(o, "signature", NULL) == 0; /* JSON null: the unsigned form */
-	uint8_t fp[32];
-	sa_error err;
-	ok = ok && sa_amd_cert_fingerprint(c, fp, &err) == SA_OK && jbytes(o, "fingerprint_sha256", fp, 32);
-	const sa_sev_ark_pin *pin = sa_sev_ark_pin_match(c);
-	if (ok && pin)
-		ok = jfmt(o, "pin", "%s", pin->name) && jfmt(o, "product", "%s", sa_sev_product_name(pin->product));
-	/* an ASK: the product of the pinned ARK whose key id certified it */
-	size_t npins = 0;
-	const sa_sev_ark_pin *pins = sa_sev_ark_pins(&npins);
-	for (size_t i = 0; ok && !pin && i < npins; i++)
-		if (c->key_usage == SA_SEV_USAGE_ASK && memcmp(pins[i].key_id, c->certifying_id, 16) == 0)
-			ok = jfmt(o, "issuer_pin", "%s", pins[i].name) &&
-			     jfmt(o, "product", "%s", sa_sev_product_name(pins[i].product));
-	if (!ok) {
-		json_object_put(o);
-		return NULL;
-	}
+	json_object *o = text ? json_tokener_parse(text) : NULL;
+	free(text);
 	return o;
 }
 
@@ -670,13 +511,13 @@ static int show_sev_cert(const char *path, bool json)
 		if (sev) {
 			sa_sev_cert c;
 			if ((s = sa_sev_cert_read(&r, &c, &err)) == SA_OK)
-				o = sev_cert_json(&c, at);
+				o = parse_rendering(sa_sev_cert_to_json(&c, at));
 		} else {
 			sa_amd_cert *c = malloc(sizeof(*c));
 			if (!c)
 				s = sa_error_set(&err, SA_ERR_NOMEM, "out of memory");
 			else if ((s = sa_amd_cert_read(&r, c, &err)) == SA_OK)
-				o = amd_cert_json(c, at);
+				o = parse_rendering(sa_amd_cert_to_json(c, at));
 			free(c);
 		}
 		if (s != SA_OK) {

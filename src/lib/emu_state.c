@@ -58,6 +58,7 @@
 
 #include "emu_internal.h"
 #include "internal.h"
+#include "json_internal.h"
 
 #define PLATFORM_FILE "platform.json"
 #define PLATFORM_FORMAT "sevattest-emu-platform"
@@ -380,16 +381,6 @@ char *emu_tcb_str(sa_product p, uint64_t raw, char *buf, size_t cap)
 /* JSON                                                                       */
 /* ------------------------------------------------------------------------- */
 
-static bool jset(json_object *o, const char *key, json_object *v)
-{
-	if (!v)
-		return false;
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
 
 static json_object *jhex(const uint8_t *b, size_t n)
 {
@@ -621,29 +612,29 @@ sa_status emu_platform_save(const sa_emu *e, const emu_platform *p, sa_error *er
 {
 	json_object *o = json_object_new_object();
 	bool ok = o != NULL;
-	ok = ok && jset(o, "format", json_object_new_string(PLATFORM_FORMAT));
-	ok = ok && jset(o, "version", json_object_new_int(STATE_VERSION));
-	ok = ok && jset(o, "product", json_object_new_string(sa_product_name(p->product)));
-	ok = ok && jset(o, "chip_id", jhex(p->chip_id, sizeof(p->chip_id)));
-	ok = ok && jset(o, "cpuid_family", json_object_new_int(p->cpuid_fam));
-	ok = ok && jset(o, "cpuid_model", json_object_new_int(p->cpuid_mod));
-	ok = ok && jset(o, "cpuid_stepping", json_object_new_int(p->cpuid_step));
-	ok = ok && jset(o, "platform_info", ju64(p->platform_info));
-	ok = ok && jset(o, "current_tcb", ju64(p->current_tcb));
-	ok = ok && jset(o, "reported_tcb", ju64(p->reported_tcb));
-	ok = ok && jset(o, "committed_tcb", ju64(p->committed_tcb));
-	ok = ok && jset(o, "current_fw", jfw(p->current_fw));
-	ok = ok && jset(o, "committed_fw", jfw(p->committed_fw));
-	ok = ok && jset(o, "mask_chip_id", json_object_new_boolean(p->mask_chip_id));
-	ok = ok && jset(o, "mask_chip_key", json_object_new_boolean(p->mask_chip_key));
-	ok = ok && jset(o, "next_handle", json_object_new_int64(p->next_handle));
-	ok = ok && jset(o, "created", json_object_new_int64(p->created));
+	ok = ok && sa_json_add(o, "format", json_object_new_string(PLATFORM_FORMAT));
+	ok = ok && sa_json_add(o, "version", json_object_new_int(STATE_VERSION));
+	ok = ok && sa_json_add(o, "product", json_object_new_string(sa_product_name(p->product)));
+	ok = ok && sa_json_add(o, "chip_id", jhex(p->chip_id, sizeof(p->chip_id)));
+	ok = ok && sa_json_add(o, "cpuid_family", json_object_new_int(p->cpuid_fam));
+	ok = ok && sa_json_add(o, "cpuid_model", json_object_new_int(p->cpuid_mod));
+	ok = ok && sa_json_add(o, "cpuid_stepping", json_object_new_int(p->cpuid_step));
+	ok = ok && sa_json_add(o, "platform_info", ju64(p->platform_info));
+	ok = ok && sa_json_add(o, "current_tcb", ju64(p->current_tcb));
+	ok = ok && sa_json_add(o, "reported_tcb", ju64(p->reported_tcb));
+	ok = ok && sa_json_add(o, "committed_tcb", ju64(p->committed_tcb));
+	ok = ok && sa_json_add(o, "current_fw", jfw(p->current_fw));
+	ok = ok && sa_json_add(o, "committed_fw", jfw(p->committed_fw));
+	ok = ok && sa_json_add(o, "mask_chip_id", json_object_new_boolean(p->mask_chip_id));
+	ok = ok && sa_json_add(o, "mask_chip_key", json_object_new_boolean(p->mask_chip_key));
+	ok = ok && sa_json_add(o, "next_handle", json_object_new_int64(p->next_handle));
+	ok = ok && sa_json_add(o, "created", json_object_new_int64(p->created));
 	if (ok && p->vlek_loaded) {
 		json_object *v = json_object_new_object();
-		ok = jset(o, "vlek", v);
-		ok = ok && jset(v, "generation", json_object_new_int64(p->vlek_generation));
-		ok = ok && jset(v, "tcb", ju64(p->vlek_tcb));
-		ok = ok && jset(v, "csp_id", json_object_new_string(p->vlek_csp_id));
+		ok = sa_json_add(o, "vlek", v);
+		ok = ok && sa_json_add(v, "generation", json_object_new_int64(p->vlek_generation));
+		ok = ok && sa_json_add(v, "tcb", ju64(p->vlek_tcb));
+		ok = ok && sa_json_add(v, "csp_id", json_object_new_string(p->vlek_csp_id));
 	}
 	sa_status st = ok ? jwrite(e->dir, PLATFORM_FILE, o, 0644, err)
 			  : sa_error_set(err, SA_ERR_NOMEM, "%s: out of memory building JSON", PLATFORM_FILE);
@@ -757,28 +748,28 @@ sa_status emu_guest_save(const sa_emu *e, const emu_guest *g, sa_error *err)
 	snprintf(rel, sizeof(rel), "guests/%" PRIu32 ".json", g->handle);
 	json_object *o = json_object_new_object();
 	bool ok = o != NULL;
-	ok = ok && jset(o, "format", json_object_new_string(GUEST_FORMAT));
-	ok = ok && jset(o, "version", json_object_new_int(STATE_VERSION));
-	ok = ok && jset(o, "handle", json_object_new_int64(g->handle));
-	ok = ok && jset(o, "state", json_object_new_string(emu_guest_state_name(g->state)));
-	ok = ok && jset(o, "policy", ju64(g->policy));
-	ok = ok && jset(o, "launch_tcb", ju64(g->launch_tcb));
-	ok = ok && jset(o, "measurement", jhex(g->gctx.ld, sizeof(g->gctx.ld)));
-	ok = ok && jset(o, "pages", json_object_new_int64(g->pages));
+	ok = ok && sa_json_add(o, "format", json_object_new_string(GUEST_FORMAT));
+	ok = ok && sa_json_add(o, "version", json_object_new_int(STATE_VERSION));
+	ok = ok && sa_json_add(o, "handle", json_object_new_int64(g->handle));
+	ok = ok && sa_json_add(o, "state", json_object_new_string(emu_guest_state_name(g->state)));
+	ok = ok && sa_json_add(o, "policy", ju64(g->policy));
+	ok = ok && sa_json_add(o, "launch_tcb", ju64(g->launch_tcb));
+	ok = ok && sa_json_add(o, "measurement", jhex(g->gctx.ld, sizeof(g->gctx.ld)));
+	ok = ok && sa_json_add(o, "pages", json_object_new_int64(g->pages));
 	if (g->has_secrets)
-		ok = ok && jset(o, "secrets_gpa", ju64(g->secrets_gpa));
-	ok = ok && jset(o, "host_data", jhex(g->host_data, sizeof(g->host_data)));
-	ok = ok && jset(o, "id_block", json_object_new_boolean(g->id_block_en));
-	ok = ok && jset(o, "author_key", json_object_new_boolean(g->author_key_en));
-	ok = ok && jset(o, "family_id", jhex(g->family_id, sizeof(g->family_id)));
-	ok = ok && jset(o, "image_id", jhex(g->image_id, sizeof(g->image_id)));
-	ok = ok && jset(o, "guest_svn", json_object_new_int64(g->guest_svn));
-	ok = ok && jset(o, "id_key_digest", jhex(g->id_key_digest, sizeof(g->id_key_digest)));
-	ok = ok && jset(o, "author_key_digest", jhex(g->author_key_digest, sizeof(g->author_key_digest)));
-	ok = ok && jset(o, "report_id", jhex(g->report_id, sizeof(g->report_id)));
-	ok = ok && jset(o, "report_id_ma", jhex(g->report_id_ma, sizeof(g->report_id_ma)));
+		ok = ok && sa_json_add(o, "secrets_gpa", ju64(g->secrets_gpa));
+	ok = ok && sa_json_add(o, "host_data", jhex(g->host_data, sizeof(g->host_data)));
+	ok = ok && sa_json_add(o, "id_block", json_object_new_boolean(g->id_block_en));
+	ok = ok && sa_json_add(o, "author_key", json_object_new_boolean(g->author_key_en));
+	ok = ok && sa_json_add(o, "family_id", jhex(g->family_id, sizeof(g->family_id)));
+	ok = ok && sa_json_add(o, "image_id", jhex(g->image_id, sizeof(g->image_id)));
+	ok = ok && sa_json_add(o, "guest_svn", json_object_new_int64(g->guest_svn));
+	ok = ok && sa_json_add(o, "id_key_digest", jhex(g->id_key_digest, sizeof(g->id_key_digest)));
+	ok = ok && sa_json_add(o, "author_key_digest", jhex(g->author_key_digest, sizeof(g->author_key_digest)));
+	ok = ok && sa_json_add(o, "report_id", jhex(g->report_id, sizeof(g->report_id)));
+	ok = ok && sa_json_add(o, "report_id_ma", jhex(g->report_id_ma, sizeof(g->report_id_ma)));
 	json_object *seq = ok ? json_object_new_array() : NULL;
-	ok = ok && jset(o, "seqno", seq);
+	ok = ok && sa_json_add(o, "seqno", seq);
 	for (size_t i = 0; ok && i < SA_VMPCK_COUNT; i++) {
 		json_object *n = json_object_new_int64((int64_t)g->seqno[i]);
 		ok = n && json_object_array_add(seq, n) == 0;
@@ -1143,11 +1134,11 @@ sa_status emu_sev_meta_save(const sa_emu *e, const emu_sev_meta *m, sa_error *er
 {
 	json_object *o = json_object_new_object();
 	bool ok = o != NULL;
-	ok = ok && jset(o, "format", json_object_new_string(SEV_META_FORMAT));
-	ok = ok && jset(o, "version", json_object_new_int(STATE_VERSION));
-	ok = ok && jset(o, "generation", json_object_new_int64(m->generation));
-	ok = ok && jset(o, "owner_external", json_object_new_boolean(m->owner_external));
-	ok = ok && jset(o, "config_es", json_object_new_boolean(m->config_es));
+	ok = ok && sa_json_add(o, "format", json_object_new_string(SEV_META_FORMAT));
+	ok = ok && sa_json_add(o, "version", json_object_new_int(STATE_VERSION));
+	ok = ok && sa_json_add(o, "generation", json_object_new_int64(m->generation));
+	ok = ok && sa_json_add(o, "owner_external", json_object_new_boolean(m->owner_external));
+	ok = ok && sa_json_add(o, "config_es", json_object_new_boolean(m->config_es));
 	sa_status st = ok ? jwrite(e->dir, SEV_META_FILE, o, 0644, err)
 			  : sa_error_set(err, SA_ERR_NOMEM, "%s: out of memory building JSON", SEV_META_FILE);
 	json_object_put(o);
@@ -1200,15 +1191,15 @@ sa_status emu_sev_guest_save(const sa_emu *e, const emu_sev_guest *g, sa_error *
 		  "%s: a guest still launching is not persisted", rel);
 	json_object *o = json_object_new_object();
 	bool ok = o != NULL;
-	ok = ok && jset(o, "format", json_object_new_string(SEV_GUEST_FORMAT));
-	ok = ok && jset(o, "version", json_object_new_int(STATE_VERSION));
-	ok = ok && jset(o, "handle", json_object_new_int64(g->handle));
-	ok = ok && jset(o, "state", json_object_new_string(sev_gstate_name(g->state, g->decommissioned)));
-	ok = ok && jset(o, "policy", json_object_new_int64(g->policy));
-	ok = ok && jset(o, "vmsas", json_object_new_int64(g->vmsas));
-	ok = ok && jset(o, "launch_digest", jhex(g->launch_digest, sizeof(g->launch_digest)));
-	ok = ok && jset(o, "measure", jhex(g->measure, sizeof(g->measure)));
-	ok = ok && jset(o, "mnonce", jhex(g->mnonce, sizeof(g->mnonce)));
+	ok = ok && sa_json_add(o, "format", json_object_new_string(SEV_GUEST_FORMAT));
+	ok = ok && sa_json_add(o, "version", json_object_new_int(STATE_VERSION));
+	ok = ok && sa_json_add(o, "handle", json_object_new_int64(g->handle));
+	ok = ok && sa_json_add(o, "state", json_object_new_string(sev_gstate_name(g->state, g->decommissioned)));
+	ok = ok && sa_json_add(o, "policy", json_object_new_int64(g->policy));
+	ok = ok && sa_json_add(o, "vmsas", json_object_new_int64(g->vmsas));
+	ok = ok && sa_json_add(o, "launch_digest", jhex(g->launch_digest, sizeof(g->launch_digest)));
+	ok = ok && sa_json_add(o, "measure", jhex(g->measure, sizeof(g->measure)));
+	ok = ok && sa_json_add(o, "mnonce", jhex(g->mnonce, sizeof(g->mnonce)));
 	sa_status st = ok ? jwrite(e->dir, rel, o, 0600, err)
 			  : sa_error_set(err, SA_ERR_NOMEM, "%s: out of memory building JSON", rel);
 	json_object_put(o);

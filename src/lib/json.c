@@ -13,6 +13,7 @@
  * Allocation failure anywhere makes the whole rendering return NULL.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +30,13 @@
 #include "sevattest/encoding.h"
 #include "sevattest/json.h"
 #include "sevattest/report.h"
+#include "sevattest/sev_cert.h"
 #include "sevattest/snp_policy.h"
 #include "sevattest/tcb.h"
 #include "sevattest/verify.h"
 
 #include "internal.h"
+#include "json_internal.h"
 
 /* Builder state: one flag that any failed allocation raises. */
 typedef struct jb {
@@ -56,13 +59,20 @@ static json_object *new_arr(jb *b)
 	return o;
 }
 
+bool sa_json_add(json_object *o, const char *key, json_object *v)
+{
+	if (!o || !v || json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
 /* Add v under key (taking ownership of v); a NULL parent or value is an allocation failure. */
 static void put(jb *b, json_object *parent, const char *key, json_object *v)
 {
-	if (!parent || !v || json_object_object_add(parent, key, v) != 0) {
-		json_object_put(v);
+	if (!sa_json_add(parent, key, v))
 		b->oom = true;
-	}
 }
 
 static void append(jb *b, json_object *arr, json_object *v)
@@ -445,3 +455,173 @@ char *sa_verdict_to_json(const sa_verdict *v)
 	put(&b, root, "checks", arr);
 	return finish(&b, root);
 }
+
+/* ---- SEV and AMD CA certificates (AMD formats) ---------------------------------------- */
+
+/* Integers of AMD's formats are little-endian; shown as hex numbers (big-endian, no leading zero bytes). */
+static char *le_number_hex(const uint8_t *le, size_t n)
+{
+	while (n > 1 && le[n - 1] == 0)
+		n--;
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", le[n - 1 - i]);
+	return s;
+}
+
+static bool jfmt(json_object *o, const char *key, const char *fmt, ...) SA_PRINTF(3, 4);
+static bool jfmt(json_object *o, const char *key, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return sa_json_add(o, key, json_object_new_string(buf));
+}
+
+static bool jbytes(json_object *o, const char *key, const uint8_t *data, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return false;
+	sa_hex_encode(data, n, s);
+	bool ok = sa_json_add(o, key, json_object_new_string(s));
+	free(s);
+	return ok;
+}
+
+static bool jnumber(json_object *o, const char *key, const uint8_t *le, size_t n)
+{
+	char *s = le_number_hex(le, n);
+	bool ok = s && sa_json_add(o, key, json_object_new_string(s));
+	free(s);
+	return ok;
+}
+
+/* The used width of an RSA signature slot: 256 bytes when the upper half is zero, else 512. */
+static size_t rsa_sig_width(const uint8_t sig[SA_SEV_SIG_SIZE])
+{
+	return sa_all_zero(sig + 256, SA_SEV_SIG_SIZE - 256) ? 256 : SA_SEV_SIG_SIZE;
+}
+
+static json_object *sev_cert_json(const sa_sev_cert *c, size_t offset)
+{
+	json_object *o = json_object_new_object(), *key = json_object_new_object(), *sigs = json_object_new_array();
+	bool ok = o && key && sigs;
+	ok = ok && jfmt(o, "format", "SEV certificate (0x824)") && sa_json_add(o, "offset", json_object_new_int64((int64_t)offset));
+	ok = ok && sa_json_add(o, "version", json_object_new_int64(c->version));
+	ok = ok && jfmt(o, "api_version", "%u.%u", c->api_major, c->api_minor);
+	ok = ok && jfmt(o, "reserved", "0x%04x", c->reserved);
+	ok = ok && jfmt(o, "usage", "%s", sa_sev_usage_name(c->pub_key_usage)) &&
+	     jfmt(o, "usage_raw", "0x%x", c->pub_key_usage);
+	ok = ok && jfmt(o, "algorithm", "%s", sa_sev_algo_name(c->pub_key_algo)) &&
+	     jfmt(o, "algorithm_raw", "0x%x", c->pub_key_algo);
+	const uint8_t *k = c->pub_key;
+	uint32_t k0 = (uint32_t)k[0] | (uint32_t)k[1] << 8 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 24;
+	if (sa_sev_algo_is_ec(c->pub_key_algo)) {
+		ok = ok && jfmt(key, "type", "EC %s", k0 == 2 ? "P-384" : "unknown curve");
+		ok = ok && sa_json_add(key, "curve", json_object_new_int64(k0));
+		ok = ok && jnumber(key, "qx", k + 4, 72) && jnumber(key, "qy", k + 4 + 72, 72);
+		ok = ok && sa_json_add(key, "reserved_zero", json_object_new_boolean(sa_all_zero(k + 4 + 144, 0x404 - 4 - 144)));
+	} else {
+		ok = ok && jfmt(key, "type", "RSA-%u", k0);
+		ok = ok && sa_json_add(key, "modulus_bits", json_object_new_int64(k0));
+		ok = ok && jnumber(key, "exponent", k + 4, 512) && jnumber(key, "modulus", k + 4 + 512, 512);
+	}
+	uint8_t fp[32];
+	sa_error err;
+	ok = ok && sa_sev_cert_key_fingerprint(c, fp, &err) == SA_OK && jbytes(key, "fingerprint_sha256", fp, 32);
+	ok = ok && sa_json_add(o, "public_key", key);
+	if (!ok)
+		key = NULL;
+	for (unsigned i = 0; ok && i < 2; i++) {
+		const sa_sev_sig *s = &c->sig[i];
+		json_object *j = json_object_new_object();
+		ok = j && sa_json_add(j, "slot", json_object_new_int(1 + (int)i)) &&
+		     jfmt(j, "usage", "%s", sa_sev_usage_name(s->usage)) && jfmt(j, "usage_raw", "0x%x", s->usage) &&
+		     jfmt(j, "algorithm", "%s", sa_sev_algo_name(s->algo)) && jfmt(j, "algorithm_raw", "0x%x", s->algo);
+		if (ok && s->usage == SA_SEV_USAGE_INVALID) {
+			ok = sa_json_add(j, "empty", json_object_new_boolean(true)) &&
+			     sa_json_add(j, "all_zero", json_object_new_boolean(sa_all_zero(s->sig, sizeof(s->sig))));
+		} else if (ok && (s->algo == SA_SEV_ALGO_ECDSA_SHA256 || s->algo == SA_SEV_ALGO_ECDSA_SHA384)) {
+			ok = sa_json_add(j, "empty", json_object_new_boolean(false)) && jnumber(j, "r", s->sig, 72) &&
+			     jnumber(j, "s", s->sig + 72, 72);
+		} else if (ok) {
+			size_t w = rsa_sig_width(s->sig);
+			ok = sa_json_add(j, "empty", json_object_new_boolean(false)) &&
+			     sa_json_add(j, "signature_bytes", json_object_new_int64((int64_t)w)) &&
+			     jnumber(j, "signature", s->sig, w);
+		}
+		if (!ok || json_object_array_add(sigs, j) != 0) {
+			json_object_put(j);
+			ok = false;
+		}
+	}
+	ok = ok && sa_json_add(o, "signatures", sigs);
+	if (!ok) {
+		json_object_put(o);
+		json_object_put(key);
+		json_object_put(sigs);
+		return NULL;
+	}
+	return o;
+}
+
+static json_object *amd_cert_json(const sa_amd_cert *c, size_t offset)
+{
+	json_object *o = json_object_new_object();
+	bool ok = o != NULL;
+	ok = ok && jfmt(o, "format", "AMD CA certificate (%zu bytes)", c->encoded_len) &&
+	     sa_json_add(o, "offset", json_object_new_int64((int64_t)offset));
+	ok = ok && sa_json_add(o, "version", json_object_new_int64(c->version));
+	ok = ok && jbytes(o, "key_id", c->key_id, 16) && jbytes(o, "certifying_id", c->certifying_id, 16);
+	ok = ok && sa_json_add(o, "self_certified", json_object_new_boolean(memcmp(c->key_id, c->certifying_id, 16) == 0));
+	ok = ok && jfmt(o, "usage", "%s", sa_sev_usage_name(c->key_usage)) && jfmt(o, "usage_raw", "0x%x", c->key_usage);
+	ok = ok && jbytes(o, "reserved", c->reserved, sizeof(c->reserved));
+	ok = ok && sa_json_add(o, "pub_exp_bits", json_object_new_int64(c->pub_exp_bits)) &&
+	     sa_json_add(o, "modulus_bits", json_object_new_int64(c->modulus_bits));
+	ok = ok && jnumber(o, "exponent", c->pub_exp, c->pub_exp_bits / 8) &&
+	     jnumber(o, "modulus", c->modulus, c->modulus_bits / 8);
+	ok = ok && sa_json_add(o, "signed_bytes", json_object_new_int64((int64_t)c->signed_len));
+	if (ok && c->has_signature)
+		ok = jfmt(o, "signature_scheme", "RSASSA-PSS, %s, salt = digest length",
+			  c->modulus_bits == 2048 ? "SHA-256" : "SHA-384") &&
+		     jnumber(o, "signature", c->signature, c->modulus_bits / 8);
+	else if (ok)
+		ok = json_object_object_add(o, "signature", NULL) == 0; /* JSON null: the unsigned form */
+	uint8_t fp[32];
+	sa_error err;
+	ok = ok && sa_amd_cert_fingerprint(c, fp, &err) == SA_OK && jbytes(o, "fingerprint_sha256", fp, 32);
+	const sa_sev_ark_pin *pin = sa_sev_ark_pin_match(c);
+	if (ok && pin)
+		ok = jfmt(o, "pin", "%s", pin->name) && jfmt(o, "product", "%s", sa_sev_product_name(pin->product));
+	/* an ASK: the product of the pinned ARK whose key id certified it */
+	size_t npins = 0;
+	const sa_sev_ark_pin *pins = sa_sev_ark_pins(&npins);
+	for (size_t i = 0; ok && !pin && i < npins; i++)
+		if (c->key_usage == SA_SEV_USAGE_ASK && memcmp(pins[i].key_id, c->certifying_id, 16) == 0)
+			ok = jfmt(o, "issuer_pin", "%s", pins[i].name) &&
+			     jfmt(o, "product", "%s", sa_sev_product_name(pins[i].product));
+	if (!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static char *render(json_object *o)
+{
+	if (!o)
+		return NULL;
+	const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *out = t ? strdup(t) : NULL;
+	json_object_put(o);
+	return out;
+}
+
+char *sa_sev_cert_to_json(const sa_sev_cert *c, size_t offset) { return render(sev_cert_json(c, offset)); }
+
+char *sa_amd_cert_to_json(const sa_amd_cert *c, size_t offset) { return render(amd_cert_json(c, offset)); }

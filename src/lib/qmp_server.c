@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "json_internal.h"
 #include "qmp_internal.h"
 #include "sevattest/encoding.h"
 #include "sevattest/sev.h"
@@ -133,16 +134,6 @@ static bool sev_measure_blob(sa_emu *e, uint32_t handle, uint8_t blob[SA_SEV_MEA
 
 /* ---- JSON helpers ------------------------------------------------------------------ */
 
-static bool put(json_object *o, const char *k, json_object *v)
-{
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(o, k, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
 
 static json_object *b64_string(const uint8_t *data, size_t len)
 {
@@ -161,8 +152,8 @@ static json_object *timestamp_now(void)
 	json_object *ts = json_object_new_object();
 	if (ts == NULL)
 		return NULL;
-	if (!put(ts, "seconds", json_object_new_int64(tv.tv_sec)) ||
-	    !put(ts, "microseconds", json_object_new_int64(tv.tv_usec))) {
+	if (!sa_json_add(ts, "seconds", json_object_new_int64(tv.tv_sec)) ||
+	    !sa_json_add(ts, "microseconds", json_object_new_int64(tv.tv_usec))) {
 		json_object_put(ts);
 		return NULL;
 	}
@@ -173,8 +164,8 @@ static json_object *timestamp_now(void)
 static void queue_event(srv *s, const char *name, json_object *data)
 {
 	json_object *ev = json_object_new_object();
-	if (ev == NULL || s->n_events == SA_ARRAY_LEN(s->events) || !put(ev, "event", json_object_new_string(name)) ||
-	    (data != NULL && !put(ev, "data", json_object_get(data))) || !put(ev, "timestamp", timestamp_now())) {
+	if (ev == NULL || s->n_events == SA_ARRAY_LEN(s->events) || !sa_json_add(ev, "event", json_object_new_string(name)) ||
+	    (data != NULL && !sa_json_add(ev, "data", json_object_get(data))) || !sa_json_add(ev, "timestamp", timestamp_now())) {
 		json_object_put(ev);
 		json_object_put(data);
 		return;
@@ -316,14 +307,14 @@ static int cmd_capabilities(srv *s, json_object *args, json_object **ret, qerr *
 static json_object *version_object(void)
 {
 	json_object *v = json_object_new_object(), *qemu = json_object_new_object();
-	if (v == NULL || qemu == NULL || !put(qemu, "micro", json_object_new_int(QMP_EMU_MICRO)) ||
-	    !put(qemu, "minor", json_object_new_int(QMP_EMU_MINOR)) ||
-	    !put(qemu, "major", json_object_new_int(QMP_EMU_MAJOR))) {
+	if (v == NULL || qemu == NULL || !sa_json_add(qemu, "micro", json_object_new_int(QMP_EMU_MICRO)) ||
+	    !sa_json_add(qemu, "minor", json_object_new_int(QMP_EMU_MINOR)) ||
+	    !sa_json_add(qemu, "major", json_object_new_int(QMP_EMU_MAJOR))) {
 		json_object_put(v);
 		json_object_put(qemu);
 		return NULL;
 	}
-	if (!put(v, "qemu", qemu) || !put(v, "package", json_object_new_string(QMP_EMU_PACKAGE))) {
+	if (!sa_json_add(v, "qemu", qemu) || !sa_json_add(v, "package", json_object_new_string(QMP_EMU_PACKAGE))) {
 		json_object_put(v);
 		return NULL;
 	}
@@ -353,8 +344,8 @@ static int cmd_query_status(srv *s, json_object *args, json_object **ret, qerr *
 	(void)args;
 	bool running = vm_running(s);
 	json_object *o = json_object_new_object();
-	if (o == NULL || !put(o, "status", json_object_new_string(running ? "running" : "prelaunch")) ||
-	    !put(o, "singlestep", json_object_new_boolean(0)) || !put(o, "running", json_object_new_boolean(running))) {
+	if (o == NULL || !sa_json_add(o, "status", json_object_new_string(running ? "running" : "prelaunch")) ||
+	    !sa_json_add(o, "singlestep", json_object_new_boolean(0)) || !sa_json_add(o, "running", json_object_new_boolean(running))) {
 		json_object_put(o);
 		return NOMEM(q);
 	}
@@ -382,8 +373,8 @@ static int cmd_quit(srv *s, json_object *args, json_object **ret, qerr *q)
 {
 	(void)args;
 	json_object *data = json_object_new_object();
-	if (data == NULL || !put(data, "guest", json_object_new_boolean(0)) ||
-	    !put(data, "reason", json_object_new_string("host-qmp-quit"))) {
+	if (data == NULL || !sa_json_add(data, "guest", json_object_new_boolean(0)) ||
+	    !sa_json_add(data, "reason", json_object_new_string("host-qmp-quit"))) {
 		json_object_put(data);
 		return NOMEM(q);
 	}
@@ -418,13 +409,13 @@ static int cmd_query_sev(srv *s, json_object *args, json_object **ret, qerr *q)
 			return fail(q, GENERIC, "SEV: %s", err.msg);
 		}
 		/* QEMU 7.2's flat SevInfo. */
-		ok = put(o, "enabled", json_object_new_boolean(1)) &&
-		     put(o, "api-major", json_object_new_int(ps.api_major)) &&
-		     put(o, "api-minor", json_object_new_int(ps.api_minor)) &&
-		     put(o, "build-id", json_object_new_int(ps.build)) &&
-		     put(o, "policy", json_object_new_int64(gi.policy)) &&
-		     put(o, "state", json_object_new_string(sev_state_name(gi.state))) &&
-		     put(o, "handle", json_object_new_int64(gi.handle));
+		ok = sa_json_add(o, "enabled", json_object_new_boolean(1)) &&
+		     sa_json_add(o, "api-major", json_object_new_int(ps.api_major)) &&
+		     sa_json_add(o, "api-minor", json_object_new_int(ps.api_minor)) &&
+		     sa_json_add(o, "build-id", json_object_new_int(ps.build)) &&
+		     sa_json_add(o, "policy", json_object_new_int64(gi.policy)) &&
+		     sa_json_add(o, "state", json_object_new_string(sev_state_name(gi.state))) &&
+		     sa_json_add(o, "handle", json_object_new_int64(gi.handle));
 		break;
 	}
 	case GUEST_SNP: {
@@ -435,20 +426,20 @@ static int cmd_query_sev(srv *s, json_object *args, json_object **ret, qerr *q)
 			return fail(q, GENERIC, "SEV: the guest is gone");
 		}
 		/* QEMU 9.1's union (7.2 has no SNP): sev-type "sev-snp" and snp-policy. */
-		ok = put(o, "enabled", json_object_new_boolean(1)) &&
-		     put(o, "api-major", json_object_new_int(st.current.major)) &&
-		     put(o, "api-minor", json_object_new_int(st.current.minor)) &&
-		     put(o, "build-id", json_object_new_int(st.current.build)) &&
-		     put(o, "state", json_object_new_string(si.running ? "running" : "launch-update")) &&
-		     put(o, "sev-type", json_object_new_string("sev-snp")) &&
-		     put(o, "snp-policy", json_object_new_uint64(si.policy));
+		ok = sa_json_add(o, "enabled", json_object_new_boolean(1)) &&
+		     sa_json_add(o, "api-major", json_object_new_int(st.current.major)) &&
+		     sa_json_add(o, "api-minor", json_object_new_int(st.current.minor)) &&
+		     sa_json_add(o, "build-id", json_object_new_int(st.current.build)) &&
+		     sa_json_add(o, "state", json_object_new_string(si.running ? "running" : "launch-update")) &&
+		     sa_json_add(o, "sev-type", json_object_new_string("sev-snp")) &&
+		     sa_json_add(o, "snp-policy", json_object_new_uint64(si.policy));
 		break;
 	}
 	default:
-		ok = put(o, "enabled", json_object_new_boolean(0)) && put(o, "api-minor", json_object_new_int(0)) &&
-		     put(o, "handle", json_object_new_int(0)) && put(o, "state", json_object_new_string("uninit")) &&
-		     put(o, "api-major", json_object_new_int(0)) && put(o, "build-id", json_object_new_int(0)) &&
-		     put(o, "policy", json_object_new_int(0));
+		ok = sa_json_add(o, "enabled", json_object_new_boolean(0)) && sa_json_add(o, "api-minor", json_object_new_int(0)) &&
+		     sa_json_add(o, "handle", json_object_new_int(0)) && sa_json_add(o, "state", json_object_new_string("uninit")) &&
+		     sa_json_add(o, "api-major", json_object_new_int(0)) && sa_json_add(o, "build-id", json_object_new_int(0)) &&
+		     sa_json_add(o, "policy", json_object_new_int(0));
 		break;
 	}
 	if (!ok) {
@@ -497,11 +488,11 @@ static int cmd_query_sev_capabilities(srv *s, json_object *args, json_object **r
 	}
 	o = json_object_new_object();
 	/* cpu0-id: the first socket's 64-byte ID (QEMU 7.1+). */
-	if (o == NULL || !put(o, "pdh", b64_string(pdh, pdh_len)) ||
-	    !put(o, "cert-chain", b64_string(chain, chain_len)) ||
-	    !put(o, "cpu0-id", b64_string(id, id_len < 64 ? id_len : 64)) ||
-	    !put(o, "cbitpos", json_object_new_int(QMP_EMU_CBITPOS)) ||
-	    !put(o, "reduced-phys-bits", json_object_new_int(QMP_EMU_REDUCED_PHYS_BITS))) {
+	if (o == NULL || !sa_json_add(o, "pdh", b64_string(pdh, pdh_len)) ||
+	    !sa_json_add(o, "cert-chain", b64_string(chain, chain_len)) ||
+	    !sa_json_add(o, "cpu0-id", b64_string(id, id_len < 64 ? id_len : 64)) ||
+	    !sa_json_add(o, "cbitpos", json_object_new_int(QMP_EMU_CBITPOS)) ||
+	    !sa_json_add(o, "reduced-phys-bits", json_object_new_int(QMP_EMU_REDUCED_PHYS_BITS))) {
 		rc = NOMEM(q);
 		goto out;
 	}
@@ -523,7 +514,7 @@ static int cmd_query_sev_launch_measure(srv *s, json_object *args, json_object *
 	if (kind_of(s) != GUEST_SEV || !sev_measure_blob(s->e, s->handle, blob))
 		return fail(q, GENERIC, "SEV launch measurement is not available");
 	json_object *o = json_object_new_object();
-	if (o == NULL || !put(o, "data", b64_string(blob, sizeof(blob)))) {
+	if (o == NULL || !sa_json_add(o, "data", b64_string(blob, sizeof(blob)))) {
 		json_object_put(o);
 		return NOMEM(q);
 	}
@@ -627,7 +618,7 @@ static int cmd_sev_attestation_report(srv *s, json_object *args, json_object **r
 	if (sev_report(s, k, arg(args, "mnonce"), report, q) != 0)
 		return -1;
 	json_object *o = json_object_new_object();
-	if (o == NULL || !put(o, "data", b64_string(report, sizeof(report)))) {
+	if (o == NULL || !sa_json_add(o, "data", b64_string(report, sizeof(report)))) {
 		json_object_put(o);
 		return NOMEM(q);
 	}
@@ -642,19 +633,19 @@ static json_object *sev_report_object(const uint8_t raw[SA_SEV_REPORT_SIZE])
 	if (sa_sev_report_decode(raw, SA_SEV_REPORT_SIZE, &r, &err) != SA_OK)
 		return NULL;
 	json_object *o = json_object_new_object(), *sig = json_object_new_object();
-	bool ok = o != NULL && sig != NULL && put(sig, "r", b64_string(r.sig_r, sizeof(r.sig_r))) &&
-		  put(sig, "s", b64_string(r.sig_s, sizeof(r.sig_s)));
+	bool ok = o != NULL && sig != NULL && sa_json_add(sig, "r", b64_string(r.sig_r, sizeof(r.sig_r))) &&
+		  sa_json_add(sig, "s", b64_string(r.sig_s, sizeof(r.sig_s)));
 	if (!ok) {
 		json_object_put(sig);
 		json_object_put(o);
 		return NULL;
 	}
-	ok = put(o, "mnonce", b64_string(r.mnonce, sizeof(r.mnonce))) &&
-	     put(o, "launch-digest", b64_string(r.launch_digest, sizeof(r.launch_digest))) &&
-	     put(o, "policy", json_object_new_int64(r.policy)) &&
-	     put(o, "sig-usage", json_object_new_int64(r.sig_usage)) &&
-	     put(o, "sig-algo", json_object_new_int64(r.sig_algo)) && put(o, "signature", sig) &&
-	     put(o, "data", b64_string(raw, SA_SEV_REPORT_SIZE));
+	ok = sa_json_add(o, "mnonce", b64_string(r.mnonce, sizeof(r.mnonce))) &&
+	     sa_json_add(o, "launch-digest", b64_string(r.launch_digest, sizeof(r.launch_digest))) &&
+	     sa_json_add(o, "policy", json_object_new_int64(r.policy)) &&
+	     sa_json_add(o, "sig-usage", json_object_new_int64(r.sig_usage)) &&
+	     sa_json_add(o, "sig-algo", json_object_new_int64(r.sig_algo)) && sa_json_add(o, "signature", sig) &&
+	     sa_json_add(o, "data", b64_string(raw, SA_SEV_REPORT_SIZE));
 	if (!ok) {
 		json_object_put(o);
 		return NULL;
@@ -678,12 +669,12 @@ static json_object *snp_object(srv *s, qerr *q)
 		return NULL;
 	}
 	json_object *o = json_object_new_object();
-	bool ok = o != NULL && put(o, "policy", json_object_new_uint64(si.policy)) &&
-		  put(o, "measurement", b64_string(ld, sizeof(ld))) &&
-		  put(o, "host-data", b64_string(si.host_data, sizeof(si.host_data))) &&
-		  (!si.id_block_en || put(o, "id-key-digest", b64_string(si.id_key_digest, 48))) &&
-		  (!si.author_key_en || put(o, "author-key-digest", b64_string(si.author_key_digest, 48))) &&
-		  put(o, "certs", b64_string(certs, certs_len));
+	bool ok = o != NULL && sa_json_add(o, "policy", json_object_new_uint64(si.policy)) &&
+		  sa_json_add(o, "measurement", b64_string(ld, sizeof(ld))) &&
+		  sa_json_add(o, "host-data", b64_string(si.host_data, sizeof(si.host_data))) &&
+		  (!si.id_block_en || sa_json_add(o, "id-key-digest", b64_string(si.id_key_digest, 48))) &&
+		  (!si.author_key_en || sa_json_add(o, "author-key-digest", b64_string(si.author_key_digest, 48))) &&
+		  sa_json_add(o, "certs", b64_string(certs, certs_len));
 	free(certs);
 	if (!ok) {
 		json_object_put(o);
@@ -707,7 +698,7 @@ static int cmd_attestation_report(srv *s, json_object *args, json_object **ret, 
 			json_object_put(o);
 			return -1;
 		}
-		if (!put(o, "sev", sev_report_object(report))) {
+		if (!sa_json_add(o, "sev", sev_report_object(report))) {
 			json_object_put(o);
 			return fail(q, GENERIC, "SEV: the firmware's report does not decode");
 		}
@@ -722,7 +713,7 @@ static int cmd_attestation_report(srv *s, json_object *args, json_object **ret, 
 			return fail(q, GENERIC, "SEV: mnonce must be 16 bytes (got %zu)", len);
 		}
 		json_object *snp = snp_object(s, q);
-		if (snp == NULL || !put(o, "snp", snp)) {
+		if (snp == NULL || !sa_json_add(o, "snp", snp)) {
 			json_object_put(o);
 			return -1;
 		}
@@ -775,7 +766,7 @@ static int cmd_query_commands(srv *s, json_object *args, json_object **ret, qerr
 		return NOMEM(q);
 	for (size_t i = 0; i < SA_ARRAY_LEN(commands); i++) {
 		json_object *c = json_object_new_object();
-		if (c == NULL || !put(c, "name", json_object_new_string(commands[i].name)) ||
+		if (c == NULL || !sa_json_add(c, "name", json_object_new_string(commands[i].name)) ||
 		    json_object_array_add(list, c) != 0) {
 			json_object_put(c);
 			json_object_put(list);
@@ -797,13 +788,13 @@ static bool put_id(json_object *r, bool has_id, json_object *id)
 static json_object *error_reply(const qerr *q, bool has_id, json_object *id)
 {
 	json_object *r = json_object_new_object(), *e = json_object_new_object();
-	if (r == NULL || e == NULL || !put(e, "class", json_object_new_string(q->cls)) ||
-	    !put(e, "desc", json_object_new_string(q->desc))) {
+	if (r == NULL || e == NULL || !sa_json_add(e, "class", json_object_new_string(q->cls)) ||
+	    !sa_json_add(e, "desc", json_object_new_string(q->desc))) {
 		json_object_put(r);
 		json_object_put(e);
 		return NULL;
 	}
-	if (!put(r, "error", e) || !put_id(r, has_id, id)) {
+	if (!sa_json_add(r, "error", e) || !put_id(r, has_id, id)) {
 		json_object_put(r);
 		return NULL;
 	}
@@ -862,7 +853,7 @@ static json_object *dispatch(srv *s, json_object *req)
 	if (rc != 0)
 		return error_reply(&q, has_id, id);
 	json_object *r = json_object_new_object();
-	if (r == NULL || !put(r, "return", ret) || !put_id(r, has_id, id)) {
+	if (r == NULL || !sa_json_add(r, "return", ret) || !put_id(r, has_id, id)) {
 		if (r == NULL)
 			json_object_put(ret);
 		json_object_put(r);
@@ -883,8 +874,8 @@ static sa_status send_greeting(int fd, sa_error *err)
 {
 	json_object *g = json_object_new_object(), *qmp = json_object_new_object();
 	json_object *caps = json_object_new_array();
-	bool ok = g != NULL && qmp != NULL && caps != NULL && put(qmp, "version", version_object()) &&
-		  put(qmp, "capabilities", caps);
+	bool ok = g != NULL && qmp != NULL && caps != NULL && sa_json_add(qmp, "version", version_object()) &&
+		  sa_json_add(qmp, "capabilities", caps);
 	if (!ok) {
 		if (qmp == NULL || !json_object_object_get_ex(qmp, "capabilities", NULL))
 			json_object_put(caps);
@@ -892,7 +883,7 @@ static sa_status send_greeting(int fd, sa_error *err)
 		json_object_put(g);
 		return sa_error_set(err, SA_ERR_NOMEM, "QMP server: out of memory");
 	}
-	if (!put(g, "QMP", qmp)) {
+	if (!sa_json_add(g, "QMP", qmp)) {
 		json_object_put(g);
 		return sa_error_set(err, SA_ERR_NOMEM, "QMP server: out of memory");
 	}

@@ -99,7 +99,7 @@ const char *sa_sev_algo_name(uint32_t algo)
 static bool algo_is_rsa(uint32_t a) { return a == SA_SEV_ALGO_RSA_SHA256 || a == SA_SEV_ALGO_RSA_SHA384; }
 static bool algo_is_ecdsa(uint32_t a) { return a == SA_SEV_ALGO_ECDSA_SHA256 || a == SA_SEV_ALGO_ECDSA_SHA384; }
 static bool algo_is_ecdh(uint32_t a) { return a == SA_SEV_ALGO_ECDH_SHA256 || a == SA_SEV_ALGO_ECDH_SHA384; }
-static bool algo_is_ec(uint32_t a) { return algo_is_ecdsa(a) || algo_is_ecdh(a); }
+bool sa_sev_algo_is_ec(uint32_t a) { return algo_is_ecdsa(a) || algo_is_ecdh(a); }
 static bool algo_can_sign(uint32_t a) { return algo_is_rsa(a) || algo_is_ecdsa(a); }
 static const char *algo_digest(uint32_t a) { return (a & 0x100u) ? "SHA384" : "SHA256"; }
 
@@ -273,7 +273,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 static sa_status check_pub_key(const sa_sev_cert *c, sa_error *err)
 {
 	const uint8_t *k = c->pub_key;
-	if (algo_is_ec(c->pub_key_algo)) {
+	if (sa_sev_algo_is_ec(c->pub_key_algo)) {
 		uint32_t curve = le32(k);
 		SA_ENSURE(curve == SA_ECDSA_CURVE_P384, err, SA_ERR_UNSUPPORTED,
 			  "SEV cert PUB_KEY CURVE at 0x%03x: expected 2 (P-384), got %u", PK_OFF, curve);
@@ -305,7 +305,7 @@ static sa_status check_sev_cert(const sa_sev_cert *c, sa_error *err)
 		  "SEV cert PUB_KEY_USAGE at 0x008: expected 0x1001..0x1004 (OCA, PEK, PDH, CEK), got 0x%x",
 		  c->pub_key_usage);
 	uint32_t a = c->pub_key_algo;
-	SA_ENSURE(algo_is_rsa(a) || algo_is_ec(a), err, SA_ERR_UNSUPPORTED,
+	SA_ENSURE(algo_is_rsa(a) || sa_sev_algo_is_ec(a), err, SA_ERR_UNSUPPORTED,
 		  "SEV cert PUB_KEY_ALGO at 0x00C: expected 0x1, 0x2, 0x3, 0x101, 0x102 or 0x103, got 0x%x", a);
 	if (c->pub_key_usage == SA_SEV_USAGE_PDH)
 		SA_ENSURE(algo_is_ecdh(a), err, SA_ERR_FORMAT,
@@ -375,7 +375,7 @@ sa_status sa_sev_cert_pubkey(const sa_sev_cert *c, EVP_PKEY **out, sa_error *err
 	SA_ENSURE(c && out, err, SA_ERR_ARG, "SEV cert: no input or output");
 	*out = NULL;
 	SA_TRY(check_sev_cert(c, err));
-	if (algo_is_ec(c->pub_key_algo)) {
+	if (sa_sev_algo_is_ec(c->pub_key_algo)) {
 		sa_ecdsa_pubkey pk;
 		SA_TRY(sa_ecdsa_pubkey_decode(c->pub_key, sizeof(c->pub_key), &pk, err));
 		sa_status st = sa_ecdsa_pubkey_to_evp(&pk, out, err);
@@ -403,7 +403,7 @@ sa_status sa_sev_cert_init(sa_sev_cert *c, uint32_t usage, uint32_t algo, uint8_
 		n.sig[i].usage = SA_SEV_USAGE_INVALID;
 		n.sig[i].algo = SA_SEV_ALGO_INVALID;
 	}
-	if (algo_is_ec(algo)) {
+	if (sa_sev_algo_is_ec(algo)) {
 		SA_TRY(sa_key_require_p384(key, "SEV cert key", err));
 		sa_ecdsa_pubkey pk;
 		SA_TRY(sa_ecdsa_pubkey_from_evp(key, &pk, err));
@@ -423,10 +423,10 @@ sa_status sa_sev_cert_init(sa_sev_cert *c, uint32_t usage, uint32_t algo, uint8_
 
 bool sa_sev_cert_same_key(const sa_sev_cert *a, const sa_sev_cert *b)
 {
-	if (!a || !b || algo_is_ec(a->pub_key_algo) != algo_is_ec(b->pub_key_algo))
+	if (!a || !b || sa_sev_algo_is_ec(a->pub_key_algo) != sa_sev_algo_is_ec(b->pub_key_algo))
 		return false;
 	/* EC: CURVE, QX, QY; RSA: the whole field (size, exponent, modulus). */
-	size_t n = algo_is_ec(a->pub_key_algo) ? 4 + 72 + 72 : SA_SEV_PUBKEY_SIZE;
+	size_t n = sa_sev_algo_is_ec(a->pub_key_algo) ? 4 + 72 + 72 : SA_SEV_PUBKEY_SIZE;
 	return memcmp(a->pub_key, b->pub_key, n) == 0;
 }
 
