@@ -94,6 +94,12 @@ int cli_parse_u32(const char *verb, const char *opt, const char *text, uint32_t 
 int cli_parse_hex_u64(const char *verb, const char *opt, const char *text, uint64_t *out);
 
 /*
+ * 1 to cap bytes of hex (optionally 0x...) for option --opt of verb into out[cap], zero-padded on the right;
+ * prints a usage error and returns CLI_EXIT_USAGE, else 0.
+ */
+int cli_parse_hex_padded(const char *verb, const char *opt, const char *text, uint8_t *out, size_t cap);
+
+/*
  * The guest a launch measurement describes, as options: shared by `measure`
  * (which predicts the digest) and `emu vm launch --ovmf` (which launches it),
  * so both read the same inputs the same way.  Options (CLI_GUEST_HELP):

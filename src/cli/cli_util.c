@@ -224,6 +224,29 @@ int cli_parse_hex_u64(const char *verb, const char *opt, const char *text, uint6
 	return 0;
 }
 
+int cli_parse_hex_padded(const char *verb, const char *opt, const char *text, uint8_t *out, size_t cap)
+{
+	const char *o = text;
+	size_t n = strlen(o);
+	if (n > 2 && o[0] == '0' && (o[1] == 'x' || o[1] == 'X')) {
+		o += 2;
+		n -= 2;
+	}
+	if (n == 0 || n > 2 * cap || n % 2)
+		return cli_usage_error(verb, "--%s '%s': expected 1 to %zu bytes of hex", opt, text, cap);
+	uint8_t buf[256];
+	sa_error e;
+	if (cap > sizeof(buf))
+		return cli_usage_error(verb, "--%s: at most %zu bytes", opt, sizeof(buf));
+	char name[64];
+	snprintf(name, sizeof(name), "--%s", opt);
+	if (sa_hex_decode_exact(o, n, buf, n / 2, name, &e) != SA_OK)
+		return cli_usage_error(verb, "%s", e.msg);
+	memset(out, 0, cap);
+	memcpy(out, buf, n / 2);
+	return 0;
+}
+
 void cli_guest_init(struct cli_guest *g)
 {
 	memset(g, 0, sizeof(*g));

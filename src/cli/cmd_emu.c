@@ -271,7 +271,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	char **sargv = argv + first - 1;
 	cli_getopt_reset();
 	int c;
-	sa_error e;
 	while ((c = getopt_long(sargc, sargv, "h", opts, NULL)) != -1) {
 		if (c == 'h')
 			c = O_HELP;
@@ -300,30 +299,16 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_CHAIN: a->chain = true; break;
 		case O_VEK: a->vek = true; break;
 		case O_VLEK: a->vlek = true; break;
-		case O_POLICY: {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(o, &end, 16);
-			if (errno || end == o || *end || o[0] == '-')
-				return cli_usage_error(V, "--policy '%s': expected a hex number, e.g. 0x30000", o);
-			a->policy = v;
+		case O_POLICY:
+			if (cli_parse_hex_u64(V, "policy", o, &a->policy))
+				return CLI_EXIT_USAGE;
 			a->has_policy = true;
 			break;
-		}
-		case O_HOST_DATA: {
-			size_t n = strlen(o);
-			if (n > 2 && o[0] == '0' && (o[1] == 'x' || o[1] == 'X')) {
-				o += 2;
-				n -= 2;
-			}
-			if (n == 0 || n > 64 || n % 2)
-				return cli_usage_error(V, "--host-data '%s': expected 1 to 32 bytes of hex", optarg);
-			memset(a->host_data, 0, sizeof(a->host_data));
-			if (sa_hex_decode_exact(o, n, a->host_data, n / 2, "--host-data", &e) != SA_OK)
-				return cli_usage_error(V, "%s", e.msg);
+		case O_HOST_DATA:
+			if (cli_parse_hex_padded(V, "host-data", o, a->host_data, sizeof(a->host_data)))
+				return CLI_EXIT_USAGE;
 			a->has_host_data = true;
 			break;
-		}
 		case O_OBJECT: a->object = o; break;
 		case O_SECRET_HDR: a->secret_hdr = o; break;
 		case O_SECRET: a->secret = o; break;

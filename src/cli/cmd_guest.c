@@ -179,20 +179,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 			return cli_usage_error(V, "%s does not take --%s", a->sub, cli_opt_name(opts, c));
 		const char *o = optarg;
 		switch (c) {
-		case O_DATA: {
-			size_t n = strlen(o);
-			if (n > 2 && o[0] == '0' && (o[1] == 'x' || o[1] == 'X')) {
-				o += 2;
-				n -= 2;
-			}
-			if (n == 0 || n > 128 || n % 2)
-				return cli_usage_error(V, "--data '%s': expected 1 to 64 bytes of hex", optarg);
-			memset(a->data, 0, sizeof(a->data));
-			if (sa_hex_decode_exact(o, n, a->data, n / 2, "--data", &e) != SA_OK)
-				return cli_usage_error(V, "%s", e.msg);
+		case O_DATA:
+			if (cli_parse_hex_padded(V, "data", o, a->data, sizeof(a->data)))
+				return CLI_EXIT_USAGE;
 			a->has_data = true;
 			break;
-		}
 		case O_RANDOM: a->random = true; break;
 		case O_VMPL: rc = cli_parse_u32(V, "vmpl", o, 3, &a->vmpl); break;
 		case O_KEY_SEL:
